@@ -1,0 +1,33 @@
+import { sql } from 'drizzle-orm';
+import { bigint, doublePrecision, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+
+/**
+ * One observation of a symbol. The primary key (symbol, ts) makes a re-sent bar harmless and is the
+ * index every per-symbol range query uses; keeping the symbol first keeps the table shardable by symbol.
+ */
+export const prices = pgTable(
+  'prices',
+  {
+    symbol: text('symbol').notNull(),
+    ts: timestamp('ts', { withTimezone: true, mode: 'date' }).notNull(),
+    price: doublePrecision('price').notNull(),
+    open: doublePrecision('open'),
+    high: doublePrecision('high'),
+    low: doublePrecision('low'),
+    volume: bigint('volume', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ name: 'prices_pkey', columns: [t.symbol, t.ts] })],
+);
+
+/**
+ * The newest price of each symbol, kept up to date by ingest so that listing symbols and evaluating
+ * notifications never scan `prices`.
+ */
+export const symbols = pgTable('symbols', {
+  symbol: text('symbol').primaryKey(),
+  lastPrice: doublePrecision('last_price').notNull(),
+  lastTs: timestamp('last_ts', { withTimezone: true, mode: 'date' }).notNull(),
+  /** The price evaluated before `lastPrice`: crossing conditions compare the two. */
+  prevPrice: doublePrecision('prev_price'),
+  firstSeenAt: timestamp('first_seen_at', { withTimezone: true, mode: 'date' }).notNull().default(sql`now()`),
+});

@@ -1,0 +1,170 @@
+import { sql } from 'drizzle-orm';
+import { type Executor, queryRows } from '../db/connect.ts';
+
+export interface PriceRow {
+  symbol: string;
+  /** Milliseconds since the epoch: the precision we store. */
+  ts: number;
+  price: number;
+  volume: number;
+  open: number | null;
+  high: number | null;
+  low: number | null;
+}
+
+export interface SymbolAdvance {
+  symbol: string;
+  price: number;
+  ts: Date;
+  /** The price evaluated before this one, null for a symbol's first price. */
+  prevPrice: number | null;
+}
+
+export interface BucketRow {
+  bucket: Date;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+}
+
+export interface SymbolRow {
+  symbol: string;
+  last_price: number;
+  last_ts: Date;
+  previous_close: number | null;
+}
+
+// date_bin needs a fixed origin; a Monday at midnight UTC makes weekly buckets start on Mondays.
+const BUCKET_ORIGIN = '2000-01-03T00:00:00Z';
+const toIso = (ms: number) => new Date(ms).toISOString();
+
+export function createPricesRepo() {
+  return {
+    /**
+     * Inserts rows in one statement; rows whose (symbol, ts) is already stored are left as they are
+     * (the first write wins). Returns the keys actually inserted.
+     */
+    async insert(ex: Executor, rows: PriceRow[]): Promise<Array<{ symbol: string; ts: number }>> {
+      // unnest() keeps it to seven parameters however many rows, far from the 65,535 limit.
+      const inserted = await queryRows<{ symbol: string; ms: number }>(
+        ex,
+        sql`INSERT INTO prices (symbol, ts, price, open, high, low, volume)
+            SELECT * FROM unnest(
+              ${sql.param(rows.map((r) => r.symbol))}::text[],
+              ${sql.param(rows.map((r) => toIso(r.ts)))}::timestamptz[],
+              ${sql.param(rows.map((r) => r.price))}::float8[],
+              ${sql.param(rows.map((r) => r.open))}::float8[],
+              ${sql.param(rows.map((r) => r.high))}::float8[],
+              ${sql.param(rows.map((r) => r.low))}::float8[],
+              ${sql.param(rows.map((r) => r.volume))}::int8[])
+            ON CONFLICT (symbol, ts) DO NOTHING
+            RETURNING symbol, (extract(epoch from ts) * 1000)::float8 AS ms`,
+      );
+      return inserted.map((r) => ({ symbol: r.symbol, ts: Number(r.ms) }));
+    },
+
+    /**
+     * Moves each symbol's newest price forward, never backward, and returns the symbols that moved
+     * (with the price they moved from): only those prices are fresh enough to evaluate.
+     * Rows must hold one newest price per symbol, sorted by symbol so that concurrent writers lock
+     * symbol rows in the same order.
+     */
+    async advanceSymbols(ex: Executor, newest: PriceRow[]): Promise<SymbolAdvance[]> {
+      const rows = await queryRows<{ symbol: string; price: number; ts: Date; prev_price: number | null }>(
+        ex,
+        sql`INSERT INTO symbols AS s (symbol, last_price, last_ts)
+            SELECT * FROM unnest(
+              ${sql.param(newest.map((r) => r.symbol))}::text[],
+              ${sql.param(newest.map((r) => r.price))}::float8[],
+              ${sql.param(newest.map((r) => toIso(r.ts)))}::timestamptz[])
+            ON CONFLICT (symbol) DO UPDATE
+              SET prev_price = s.last_price, last_price = excluded.last_price, last_ts = excluded.last_ts
+              WHERE s.last_ts < excluded.last_ts
+            RETURNING symbol, last_price AS price, last_ts AS ts, prev_price`,
+      );
+      return rows.map((r) => ({
+        symbol: r.symbol,
+        price: r.price,
+        ts: new Date(r.ts),
+        prevPrice: r.prev_price,
+      }));
+    },
+
+    async symbolExists(ex: Executor, symbol: string): Promise<boolean> {
+      const rows = await queryRows(ex, sql`SELECT 1 FROM symbols WHERE symbol = ${symbol}`);
+      return rows.length > 0;
+    },
+
+    /** Counts at most `cap` rows: enough to decide whether to downsample, without counting a year. */
+    async countInRange(ex: Executor, symbol: string, start: Date, end: Date, cap: number): Promise<number> {
+      const rows = await queryRows<{ n: number }>(
+        ex,
+        sql`SELECT count(*)::int AS n FROM (
+              SELECT 1 FROM prices
+              WHERE symbol = ${symbol} AND ts >= ${start.toISOString()} AND ts < ${end.toISOString()}
+              LIMIT ${cap}) capped`,
+      );
+      return rows[0]?.n ?? 0;
+    },
+
+    async range(ex: Executor, symbol: string, start: Date, end: Date) {
+      return queryRows<{
+        ts: Date;
+        price: number;
+        volume: number;
+        open: number | null;
+        high: number | null;
+        low: number | null;
+      }>(
+        ex,
+        sql`SELECT ts, price, volume, open, high, low FROM prices
+            WHERE symbol = ${symbol} AND ts >= ${start.toISOString()} AND ts < ${end.toISOString()}
+            ORDER BY ts`,
+      );
+    },
+
+    /** OHLCV buckets computed in SQL: the first open, the extremes, the last close, the summed volume. */
+    async buckets(
+      ex: Executor,
+      symbol: string,
+      start: Date,
+      end: Date,
+      seconds: number,
+    ): Promise<BucketRow[]> {
+      return queryRows<BucketRow>(ex, bucketQuery(symbol, start, end, seconds));
+    },
+
+    async listSymbols(ex: Executor): Promise<SymbolRow[]> {
+      // The previous close is the last price before the New York day of the newest price began.
+      return queryRows<SymbolRow>(
+        ex,
+        sql`SELECT s.symbol, s.last_price, s.last_ts, pc.price AS previous_close
+            FROM symbols s
+            LEFT JOIN LATERAL (
+              SELECT p.price FROM prices p
+              WHERE p.symbol = s.symbol
+                AND p.ts < (date_trunc('day', s.last_ts AT TIME ZONE 'America/New_York')
+                            AT TIME ZONE 'America/New_York')
+              ORDER BY p.ts DESC LIMIT 1) pc ON true
+            ORDER BY s.symbol`,
+      );
+    },
+  };
+}
+
+export type PricesRepo = ReturnType<typeof createPricesRepo>;
+
+/** Exported so that the benchmark can time the bare statement against the API. */
+export function bucketQuery(symbol: string, start: Date, end: Date, seconds: number) {
+  return sql`SELECT date_bin(${seconds} * interval '1 second', ts, ${BUCKET_ORIGIN}::timestamptz) AS bucket,
+               (array_agg(coalesce(open, price) ORDER BY ts))[1] AS open,
+               max(coalesce(high, price)) AS high,
+               min(coalesce(low, price)) AS low,
+               (array_agg(price ORDER BY ts DESC))[1] AS close,
+               sum(volume)::int8 AS volume
+             FROM prices
+             WHERE symbol = ${symbol} AND ts >= ${start.toISOString()} AND ts < ${end.toISOString()}
+             GROUP BY 1 ORDER BY 1`;
+}
