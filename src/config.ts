@@ -27,7 +27,7 @@ const envSchema = z.object({
   PORT: z.preprocess(emptyToUndefined, int(0, 65535).default(3000)),
   HOST: z.preprocess(emptyToUndefined, z.string().default('127.0.0.1')),
   DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('./data')),
-  DATABASE_URL: url(['postgres:', 'postgresql:']),
+  DATABASE_URL: url(['postgres:', 'postgresql:', 'memory:']),
   DATABASE_POOL_SIZE: z.preprocess(emptyToUndefined, int(1, 1000).default(20)),
   REDIS_URL: url(['redis:', 'rediss:']),
   INGEST_TOKEN: z.preprocess(

@@ -33,21 +33,21 @@ const MIGRATION_LOCK_KEY = 7_265_312_001;
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
 
 export interface ConnectOptions {
+  /** PostgreSQL URL; unset means PGlite in `dataDir`, and `memory://` a throw-away PGlite in memory. */
   databaseUrl: string | undefined;
-  /** PGlite data folder, or `memory://` for a throw-away database. */
   dataDir: string;
   poolSize?: number;
 }
 
 export async function connectDatabase(options: ConnectOptions): Promise<DatabaseHandle> {
-  return options.databaseUrl
-    ? connectPostgres(options.databaseUrl, options.poolSize ?? 20)
-    : connectPglite(options.dataDir);
+  if (options.databaseUrl === 'memory://') return connectPglite('memory://');
+  if (options.databaseUrl) return connectPostgres(options.databaseUrl, options.poolSize ?? 20);
+  const folder = path.join(options.dataDir, 'pglite');
+  mkdirSync(folder, { recursive: true });
+  return connectPglite(folder);
 }
 
-async function connectPglite(dataDir: string): Promise<DatabaseHandle> {
-  const location = dataDir === 'memory://' ? dataDir : path.join(dataDir, 'pglite');
-  if (location !== 'memory://') mkdirSync(location, { recursive: true });
+async function connectPglite(location: string): Promise<DatabaseHandle> {
   const client = await PGlite.create(location);
   const db = drizzlePglite({ client, schema }) as unknown as Database;
   return {

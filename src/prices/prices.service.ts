@@ -67,15 +67,19 @@ export function createPricesService(deps: {
   });
 
   return {
-    /** Stores prices; a price whose (symbol, timestamp) is already stored is counted as a duplicate. */
-    async ingest(input: PriceInput[]): Promise<IngestResult> {
+    /**
+     * Stores one price or a batch; a price whose (symbol, timestamp) is already stored is counted as a
+     * duplicate. A batch with any invalid price is rejected whole.
+     */
+    async ingest(body: PriceInput | PriceInput[]): Promise<IngestResult> {
       const now = clock.now().getTime();
       const problems: FieldProblem[] = [];
+      const input = Array.isArray(body) ? body : [body];
       const rows = input.map((p, i): PriceRow => {
         const ts = Date.parse(p.timestamp);
         if (ts > now + FUTURE_TOLERANCE_MS)
           problems.push({
-            pointer: `/${i}/timestamp`,
+            pointer: Array.isArray(body) ? `/${i}/timestamp` : '/timestamp',
             detail: 'must not be more than 5 minutes in the future',
           });
         return {
