@@ -24,6 +24,7 @@ export async function createRuntime(config: Config, options: { logger: Logger; c
 
   const prices = createPricesService({
     db: database.db,
+    transaction: database.transaction,
     repo: createPricesRepo(),
     bus,
     clock,

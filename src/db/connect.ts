@@ -17,9 +17,13 @@ export type Transaction = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesW
 /** What every repository method accepts: the database, or a transaction it should join. */
 export type Executor = Database | Transaction;
 
+export type TransactionRunner = <T>(work: (tx: Executor) => Promise<T>) => Promise<T>;
+
 export interface DatabaseHandle {
   readonly db: Database;
   readonly kind: 'pglite' | 'postgres';
+  /** Runs `work` in one transaction: committed if it resolves, rolled back if it throws. */
+  readonly transaction: TransactionRunner;
   /** Applies pending migrations; safe when several processes start at once. */
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -53,6 +57,7 @@ async function connectPglite(location: string): Promise<DatabaseHandle> {
   return {
     db,
     kind: 'pglite',
+    transaction: (work) => db.transaction((tx) => work(tx)),
     // One process owns a PGlite folder, so there is nobody to race with.
     migrate: () => migratePglite(db as never, { migrationsFolder }),
     close: () => client.close(),
@@ -67,6 +72,7 @@ async function connectPostgres(databaseUrl: string, poolSize: number): Promise<D
   return {
     db,
     kind: 'postgres',
+    transaction: (work) => pgTransaction(pool, work),
     async migrate() {
       const client = new pg.Client({ connectionString: databaseUrl });
       await client.connect();
@@ -80,6 +86,32 @@ async function connectPostgres(databaseUrl: string, poolSize: number): Promise<D
     },
     close: () => pool.end(),
   };
+}
+
+/**
+ * Drizzle's own transaction leaks the pooled client when BEGIN fails (the database just went away),
+ * and returns a broken client to the pool; this one releases it in every case and discards it
+ * after a failure, so that an outage never exhausts the pool.
+ */
+async function pgTransaction<T>(pool: pg.Pool, work: (tx: Executor) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  // A checked-out client whose server vanishes emits 'error'; unheard, it would end the process.
+  const ignore = () => {};
+  client.on('error', ignore);
+  let failure: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await work(drizzlePg({ client, schema }) as unknown as Database);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    failure = error as Error;
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.off('error', ignore);
+    client.release(failure && isDatabaseUnavailable(failure) ? failure : undefined);
+  }
 }
 
 /** Runs raw SQL and returns its rows, whichever driver is underneath. */

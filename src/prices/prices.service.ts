@@ -1,5 +1,5 @@
 import type { Bus } from '../bus/bus.ts';
-import type { Database, Transaction } from '../db/connect.ts';
+import type { Database, Executor, TransactionRunner } from '../db/connect.ts';
 import type { Clock } from '../shared/clock.ts';
 import { type FieldProblem, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { createGroupCommitter } from '../shared/group-commit.ts';
@@ -23,7 +23,7 @@ export interface IngestResult {
 }
 
 /** Called inside the ingest transaction with the symbols whose newest price moved forward. */
-export type FreshPricesHook = (tx: Transaction, fresh: SymbolAdvance[]) => Promise<void>;
+export type FreshPricesHook = (tx: Executor, fresh: SymbolAdvance[]) => Promise<void>;
 
 export interface PricesEvent {
   symbol: string;
@@ -33,6 +33,7 @@ export interface PricesEvent {
 
 export function createPricesService(deps: {
   db: Database;
+  transaction: TransactionRunner;
   repo: PricesRepo;
   bus: Bus;
   clock: Clock;
@@ -50,7 +51,7 @@ export function createPricesService(deps: {
       const rows = groups
         .flat()
         .sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.ts - b.ts));
-      const { inserted, fresh } = await db.transaction(async (tx) => {
+      const { inserted, fresh } = await deps.transaction(async (tx) => {
         const inserted = await repo.insert(tx, rows);
         const fresh =
           inserted.length > 0 ? await repo.advanceSymbols(tx, newestPerSymbol(rows, inserted)) : [];
