@@ -1,0 +1,22 @@
+import type { FastifyRequest } from 'fastify';
+import { UnauthorizedError } from '../shared/errors.ts';
+
+/** Who is calling: resolved once per request from the session cookie or a personal API token. */
+export interface CurrentUser {
+  id: string;
+  email: string;
+  name: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth plugin before handlers run; null for anonymous requests. */
+    user: CurrentUser | null;
+  }
+}
+
+/** The signed-in caller, or a 401. Every user endpoint starts here. */
+export function requireUser(request: FastifyRequest): CurrentUser {
+  if (!request.user) throw new UnauthorizedError('Sign in or send Authorization: Bearer <API token>');
+  return request.user;
+}
