@@ -48,7 +48,7 @@ export class QuotaDeniedError extends Error {
 /** A failure worth another attempt (network, timeout, 5xx, unreadable body). */
 class TransientError extends Error {}
 
-const defaultSleep: Sleep = (ms, signal) => delay(ms, undefined, { signal });
+export const defaultSleep: Sleep = (ms, signal) => delay(ms, undefined, { signal });
 
 export function createAlphaVantageClient(options: AlphaVantageClientOptions): AlphaVantageClient {
   const fetchFn = options.fetch ?? globalThis.fetch;

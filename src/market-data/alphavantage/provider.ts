@@ -1,0 +1,250 @@
+import { type MarketHoursMode, sessionTimeBetween } from '../market-hours.ts';
+import type { Bar, PriceProvider } from '../types.ts';
+import { createAlphaVantageClient, defaultSleep, QuotaDeniedError, type Sleep } from './client.ts';
+import {
+  DemoKeyError,
+  InvalidCallError,
+  PremiumEndpointError,
+  ProviderUnavailableError,
+  RateLimitedError,
+  UnexpectedResponseError,
+} from './errors.ts';
+import { parseBulkQuotes, parseIntraday } from './parse.ts';
+import { type Clock, createQuota, type QuotaStore } from './quota.ts';
+import {
+  BULK_SYMBOLS_PER_CALL,
+  bulkSpacingMs,
+  createScheduler,
+  describePlan,
+  intradaySpacingMs,
+} from './schedule.ts';
+
+/** The subset of a pino logger the provider uses. */
+export interface ProviderLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export interface AlphaVantageProviderOptions {
+  apiKey: string;
+  /** Origin, e.g. `https://www.alphavantage.co`; the client appends `/query`. */
+  baseUrl: string;
+  /** Set for premium keys: prices then come from `REALTIME_BULK_QUOTES`, up to 100 symbols a call. */
+  entitlement?: 'realtime' | 'delayed';
+  callsPerMinute: number;
+  callsPerDay: number;
+  marketHours: MarketHoursMode;
+  clock: Clock;
+  log: ProviderLog;
+  fetch?: typeof fetch;
+  /** Where the quota is counted; in memory unless clients share a key. */
+  quotaStore?: QuotaStore;
+  sleep?: Sleep;
+  random?: () => number;
+  /** Per HTTP attempt; 10 s by default. */
+  timeoutMs?: number;
+}
+
+export interface LastFetched {
+  /** The newest bars of the last successful answer for the symbol (at most 100), oldest first. */
+  bars: readonly Bar[];
+  /** ISO instant of that answer. */
+  fetchedAt: string;
+}
+
+export interface AlphaVantageProvider extends PriceProvider {
+  /** Last data fetched for `symbol`, kept so that a provider outage still leaves a known price. */
+  lastFetched(symbol: string): LastFetched | undefined;
+  /** The configuration problem (premium endpoint, demo key) that stopped all calls, if any. */
+  configurationError(): PremiumEndpointError | DemoKeyError | undefined;
+  /**
+   * Asks once for every symbol now, ignoring market hours and spacing but not the quota (waiting out
+   * the per-minute window, stopping at the daily one): for `stockwatch client --once`.
+   */
+  fetchOnce(symbols: readonly string[], signal?: AbortSignal): Promise<Bar[]>;
+}
+
+// `outputsize=compact` returns the latest 100 bars; one-minute bars exist only in extended hours, so a
+// gap longer than 100 minutes of extended session cannot be covered by it.
+const COMPACT_SPAN_MS = 100 * 60_000;
+const CACHED_BARS = 100;
+// Nothing may be due for days (weekend, quota spent); waking hourly costs nothing and survives clock jumps.
+const MAX_DELAY_MS = 3_600_000;
+
+export function createAlphaVantageProvider(options: AlphaVantageProviderOptions): AlphaVantageProvider {
+  const { clock, log, entitlement, marketHours } = options;
+  const limits = { callsPerDay: options.callsPerDay, callsPerMinute: options.callsPerMinute, marketHours };
+  const quota = createQuota({
+    clock,
+    limits: { perMinute: options.callsPerMinute, perDay: options.callsPerDay },
+    store: options.quotaStore,
+  });
+  const client = createAlphaVantageClient({
+    apiKey: options.apiKey,
+    baseUrl: options.baseUrl,
+    acquire: () => quota.take(),
+    fetch: options.fetch,
+    sleep: options.sleep,
+    random: options.random,
+    timeoutMs: options.timeoutMs,
+  });
+  const scheduler = createScheduler({ clock, marketHours });
+  const sleep = options.sleep ?? defaultSleep;
+  const bulk = entitlement !== undefined;
+
+  /** Newest bar instant already returned, per symbol: only later bars go out again. */
+  const newestReturned = new Map<string, number>();
+  const cache = new Map<string, LastFetched>();
+  /** Symbols the provider refused; asking again would only spend quota until the configuration changes. */
+  const rejected = new Set<string>();
+  let stoppedBy: PremiumEndpointError | DemoKeyError | undefined;
+  let idle = false;
+  // The older `Note` says "per minute" even when the day is spent; a second one in a row means the day.
+  let minuteLimitStreak = 0;
+
+  function accept(symbol: string, bars: Bar[]): Bar[] {
+    cache.set(symbol, { bars: bars.slice(-CACHED_BARS), fetchedAt: new Date(clock.now()).toISOString() });
+    const newest = newestReturned.get(symbol) ?? Number.NEGATIVE_INFINITY;
+    const fresh = bars.filter((bar) => Date.parse(bar.timestamp) > newest);
+    const last = fresh.at(-1);
+    if (last) newestReturned.set(symbol, Date.parse(last.timestamp));
+    return fresh;
+  }
+
+  async function fetchIntraday(symbol: string, signal?: AbortSignal): Promise<Bar[]> {
+    const newest = newestReturned.get(symbol);
+    const gap = newest === undefined ? 0 : sessionTimeBetween(newest, clock.now(), 'extended');
+    const outputsize = gap > COMPACT_SPAN_MS ? 'full' : 'compact';
+    const params = { function: 'TIME_SERIES_INTRADAY', symbol, interval: '1min', outputsize };
+    const series = parseIntraday(await client.query(params, signal), `TIME_SERIES_INTRADAY ${symbol}`);
+    // Report under the symbol we asked for, whatever spelling the provider echoes back.
+    return accept(
+      symbol,
+      series.bars.map((bar) => ({ ...bar, symbol })),
+    );
+  }
+
+  async function fetchBulk(symbols: string[], signal?: AbortSignal): Promise<Bar[]> {
+    const params = { function: 'REALTIME_BULK_QUOTES', symbol: symbols.join(','), entitlement: entitlement! };
+    const { quotes, unknownSymbols } = parseBulkQuotes(await client.query(params, signal));
+    for (const symbol of unknownSymbols) reject(symbol, 'REALTIME_BULK_QUOTES returned no data for it');
+    const asked = new Set(symbols);
+    const bars = quotes.filter((q) => asked.has(q.bar.symbol)).flatMap((q) => accept(q.bar.symbol, [q.bar]));
+    return bars.sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp));
+  }
+
+  function fetchUnit(unit: string[], signal?: AbortSignal): Promise<Bar[]> {
+    return bulk ? fetchBulk(unit, signal) : fetchIntraday(unit[0]!, signal);
+  }
+
+  function unitsOf(symbols: readonly string[]): string[][] {
+    const active = symbols.filter((symbol) => !rejected.has(symbol));
+    return bulk ? chunk(active, BULK_SYMBOLS_PER_CALL) : active.map((symbol) => [symbol]);
+  }
+
+  function reject(symbol: string, reason: string): void {
+    if (rejected.has(symbol)) return;
+    rejected.add(symbol);
+    log.error(
+      { symbol },
+      `Alpha Vantage refused symbol '${symbol}' (${reason}); not asking for it again until restart`,
+    );
+  }
+
+  async function handleFailure(error: unknown, unit: string[], signal?: AbortSignal): Promise<Bar[]> {
+    if (signal?.aborted) throw error;
+    if (error instanceof QuotaDeniedError) {
+      scheduler.deferUntil(error.retryAt);
+    } else if (error instanceof RateLimitedError) {
+      minuteLimitStreak = error.window === 'minute' ? minuteLimitStreak + 1 : 0;
+      const window = error.window === 'day' || minuteLimitStreak > 1 ? 'day' : 'minute';
+      const until = await quota.exhaust(window);
+      scheduler.deferUntil(until);
+      log.warn({ until: new Date(until).toISOString() }, `${error.message}; no calls until then`);
+    } else if (error instanceof InvalidCallError) {
+      if (unit.length === 1) reject(unit[0]!, error.providerMessage ?? error.message);
+      else log.error({ symbols: unit.length }, error.message);
+    } else if (error instanceof PremiumEndpointError || error instanceof DemoKeyError) {
+      stoppedBy = error;
+      log.error({ kind: error.kind }, `${error.message}. Alpha Vantage calls stopped until restart.`);
+    } else if (error instanceof ProviderUnavailableError || error instanceof UnexpectedResponseError) {
+      log.warn({ kind: error.kind, symbols: unit }, error.message);
+    } else {
+      throw error;
+    }
+    return [];
+  }
+
+  return {
+    name: 'alphavantage',
+
+    describePlan(symbols) {
+      return describePlan(symbols.length, { ...limits, bulk });
+    },
+
+    async poll(symbols, signal) {
+      if (stoppedBy) return [];
+      const units = unitsOf(symbols);
+      idle = units.length === 0;
+      if (idle || !scheduler.isDue()) return [];
+      // Peek first, so that a refused call does not cost the next symbol its turn.
+      const decision = await quota.check();
+      if (!decision.allowed) {
+        scheduler.deferUntil(decision.retryAt);
+        return [];
+      }
+      const spacing = bulk ? bulkSpacingMs(units.flat().length, limits) : intradaySpacingMs(limits);
+      const unit = scheduler.next(units, spacing)!;
+      try {
+        const bars = await fetchUnit(unit, signal);
+        minuteLimitStreak = 0;
+        return bars;
+      } catch (error) {
+        return handleFailure(error, unit, signal);
+      }
+    },
+
+    async fetchOnce(symbols, signal) {
+      const bars: Bar[] = [];
+      for (const unit of unitsOf(symbols)) {
+        let decision = await quota.check();
+        while (!decision.allowed && decision.reason === 'minute') {
+          await sleep(decision.retryAt - clock.now(), signal);
+          decision = await quota.check();
+        }
+        if (stoppedBy || !decision.allowed) {
+          if (!decision.allowed) {
+            const until = new Date(decision.retryAt).toISOString();
+            log.warn(
+              { until },
+              `Alpha Vantage quota spent until ${until}; skipped ${unit.join(',')} and after`,
+            );
+          }
+          break;
+        }
+        try {
+          bars.push(...(await fetchUnit(unit, signal)));
+          minuteLimitStreak = 0;
+        } catch (error) {
+          await handleFailure(error, unit, signal);
+        }
+      }
+      return bars.sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp));
+    },
+
+    nextPollDelayMs() {
+      if (stoppedBy || idle) return MAX_DELAY_MS;
+      return Math.min(MAX_DELAY_MS, Math.max(0, scheduler.nextDueAt() - clock.now()));
+    },
+
+    lastFetched: (symbol) => cache.get(symbol),
+    configurationError: () => stoppedBy,
+  };
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}
