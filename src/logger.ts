@@ -11,6 +11,23 @@ export const REDACT_PATHS = [
   '*.ingestToken',
   '*.secret',
   '*.apiKey',
+  // Accounts: operator and OAuth credentials, wherever a header or body object ends up in a log line.
+  'req.headers["x-operator-token"]',
+  '*.headers.authorization',
+  '*.headers.cookie',
+  '*.headers["set-cookie"]',
+  '*.headers["x-operator-token"]',
+  '*.body.password',
+  '*.body.token',
+  '*.*.password',
+  '*.*.token',
+  '*.authSecret',
+  '*.operatorToken',
+  '*.clientSecret',
+  '*.accessToken',
+  '*.refreshToken',
+  '*.idToken',
+  '*.sessionToken',
 ];
 
 export function createLogger(config: Pick<Config, 'logLevel'>) {

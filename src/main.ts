@@ -1,20 +1,25 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
+import { OPERATOR_USAGE, operatorCommand } from './auth/operator-cli.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { buildApp } from './http/app.ts';
 import { createLogger } from './logger.ts';
-import { createMarketDataClient } from './market-data/client.ts';
-import { createSimulatorProvider } from './market-data/providers/simulator.ts';
+import { openClient, runClientCommand } from './market-data/start.ts';
 import { assertNoEmbeddedServer, OperatorError, serverInfoPath } from './operator.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
+import { systemClock } from './shared/clock.ts';
 
 const USAGE = `Usage: stockwatch <command>
 
 Commands:
   all        every role in one process, on embedded defaults (what \`npm start\` runs)
   server     the REST API
+  notifier   delivers alerts (email, webhook) with retries; run as many as you like
+  client     fetches prices from MARKET_DATA_PROVIDER and posts them to SERVER_URL
+             (--once: one round whatever the hour, then exit; for cron)
   migrate    apply database migrations and exit
+${OPERATOR_USAGE}
 
 Configuration comes from the environment and an optional .env file; see .env.example.`;
 
@@ -23,7 +28,7 @@ async function main(argv: string[]) {
     args: argv,
     allowPositionals: true,
     strict: false,
-    options: { help: { type: 'boolean', short: 'h' } },
+    options: { help: { type: 'boolean', short: 'h' }, once: { type: 'boolean' } },
   });
   const command = positionals[0];
   if (values.help || !command) {
@@ -33,15 +38,57 @@ async function main(argv: string[]) {
   const config = loadConfig();
   switch (command) {
     case 'all':
-      return serve(config, { withClient: config.marketDataProvider !== 'none' });
+      return serve(config, { withClient: config.marketDataProvider !== 'none', withNotifier: true });
     case 'server':
-      return serve(config, { withClient: false });
+      return serve(config, { withClient: false, withNotifier: false });
+    case 'notifier':
+      return runNotifier(config);
+    case 'client':
+      return runClientCommand(config, {
+        once: values.once === true,
+        logger: createLogger(config),
+        clock: systemClock,
+      });
     case 'migrate':
       return migrate(config);
+    case 'users':
+    case 'tokens':
+      return operatorCommand(config, argv);
     default:
       console.error(`Unknown command '${command}'.\n\n${USAGE}`);
       return 1;
   }
+}
+
+/** Resolves on SIGINT or SIGTERM; a second Ctrl-C exits at once. */
+async function untilSignal(logger: { info(message: string): void }) {
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info(`${signal} received, shutting down`);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  process.once('SIGINT', () => process.exit(130));
+}
+
+/** The notification service alone: no HTTP, just the delivery loop against the shared database. */
+async function runNotifier(config: Config) {
+  if (!config.databaseUrl || config.databaseUrl === 'memory://')
+    throw new OperatorError(
+      'stockwatch notifier needs DATABASE_URL (PostgreSQL): with the embedded database, `stockwatch all` runs the notifier itself',
+    );
+  const logger = createLogger(config);
+  const runtime = await createRuntime(config, { logger });
+  await runtime.database.migrate();
+  const notifier = runtime.makeNotifier(`notifier-${process.pid}`);
+  notifier.start();
+  logger.info('notifier started');
+  await untilSignal(logger);
+  await notifier.stop();
+  await runtime.close();
+  return 0;
 }
 
 async function migrate(config: Config) {
@@ -54,7 +101,7 @@ async function migrate(config: Config) {
   return 0;
 }
 
-async function serve(config: Config, roles: { withClient: boolean }) {
+async function serve(config: Config, roles: { withClient: boolean; withNotifier: boolean }) {
   const logger = createLogger(config);
   if (!config.databaseUrl) assertNoEmbeddedServer(config.dataDir);
   const runtime = await createRuntime(config, { logger });
@@ -64,41 +111,31 @@ async function serve(config: Config, roles: { withClient: boolean }) {
   const address = localAddress(app, config);
   writeServerInfo(runtime, address);
 
-  const client = roles.withClient ? startSimulatorClient(runtime, address) : undefined;
+  const client = roles.withClient ? await startInProcessClient(runtime, address) : undefined;
+  const notifier = roles.withNotifier ? runtime.makeNotifier(`all-${process.pid}`) : undefined;
+  notifier?.start();
   logger.info(`Stockwatch is up: ${config.publicUrl ?? address} (API docs at /docs)`);
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info(`${signal} received, shutting down`);
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  // A second Ctrl-C means "now".
-  process.once('SIGINT', () => process.exit(130));
-  await client?.stop();
+  await untilSignal(logger);
+  await client?.close();
+  await notifier?.stop();
   await app.close();
   await runtime.close();
   rmSync(serverInfoPath(config.dataDir), { force: true });
   return 0;
 }
 
-function startSimulatorClient(runtime: Runtime, serverUrl: string) {
-  const { config } = runtime;
-  const client = createMarketDataClient({
-    provider: createSimulatorProvider({
-      seed: config.simulatorSeed,
-      intervalMs: config.simulatorIntervalMs,
-      clock: runtime.clock,
-      stateDir: config.dataDir,
-    }),
-    symbols: config.symbols,
+/** The configured provider's client, posting over HTTP to this very server like any other client. */
+async function startInProcessClient(runtime: Runtime, serverUrl: string) {
+  const client = await openClient(runtime.config, {
     serverUrl,
     ingestToken: runtime.secrets.ingestToken,
-    log: runtime.logger.child({ role: 'client' }),
+    logger: runtime.logger,
+    clock: runtime.clock,
+    // The simulator's round every few seconds would drown the server's log; LOG_LEVEL=debug shows them.
+    progressLevel: runtime.config.marketDataProvider === 'alphavantage' ? 'info' : 'debug',
   });
-  client.start();
+  client?.start();
   return client;
 }
 
@@ -113,7 +150,7 @@ function localAddress(app: FastifyInstance, config: Config): string {
 function writeServerInfo(runtime: Runtime, address: string) {
   writeFileSync(
     serverInfoPath(runtime.config.dataDir),
-    `${JSON.stringify({ pid: process.pid, address, database: runtime.database.kind }, null, 2)}\n`,
+    `${JSON.stringify({ pid: process.pid, address, database: runtime.database.kind, operatorToken: runtime.auth.operatorToken }, null, 2)}\n`,
     { mode: 0o600 },
   );
 }

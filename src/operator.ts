@@ -13,6 +13,8 @@ export interface ServerInfo {
   pid: number;
   address: string;
   database: 'pglite' | 'postgres';
+  /** Accepted by the server's loopback-only /operator routes (stockwatch users|tokens create). */
+  operatorToken?: string;
 }
 
 /** The running server that owns DATA_DIR, if any (a stale file of a dead process does not count). */

@@ -1,8 +1,22 @@
 import type { Logger } from 'pino';
+import { createAlertsRepo } from './alerts/alerts.repo.ts';
+import { createAlertsService } from './alerts/alerts.service.ts';
+import { createEmailChannel } from './alerts/channels/email.ts';
+import { webhookUrlProblem } from './alerts/channels/network-guard.ts';
+import { createWebhookChannel } from './alerts/channels/webhook.ts';
+import { createDeliveriesRepo } from './alerts/deliveries.repo.ts';
+import { createMailboxRepo, createUserSettingsRepo } from './alerts/mailbox.repo.ts';
+import { createNotifier } from './alerts/notifier.ts';
+import { createAuth } from './auth/index.ts';
 import { createIngestTokenCheck } from './auth/ingest-token.ts';
 import { type Bus, createBus } from './bus/bus.ts';
 import type { Config } from './config.ts';
 import { connectDatabase, type DatabaseHandle } from './db/connect.ts';
+import { createEventHub } from './events/hub.ts';
+import { createClientStatusService } from './market-data/client-status.service.ts';
+import { createEvaluator } from './notifications/evaluator.ts';
+import { createNotificationsRepo } from './notifications/notifications.repo.ts';
+import { createNotificationsService } from './notifications/notifications.service.ts';
 import { createPricesRepo } from './prices/prices.repo.ts';
 import { createPricesService } from './prices/prices.service.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
@@ -14,7 +28,10 @@ import { loadSecrets, type Secrets } from './shared/secrets.ts';
  */
 export async function createRuntime(config: Config, options: { logger: Logger; clock?: Clock }) {
   const clock = options.clock ?? systemClock;
-  const secrets: Secrets = loadSecrets(config.dataDir, { ingestToken: config.ingestToken });
+  const secrets: Secrets = loadSecrets(config.dataDir, {
+    ingestToken: config.ingestToken,
+    authSecret: config.authSecret,
+  });
   const database: DatabaseHandle = await connectDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -22,6 +39,9 @@ export async function createRuntime(config: Config, options: { logger: Logger; c
   });
   const bus: Bus = createBus(config.redisUrl, (error) => options.logger.warn({ err: error }, 'bus error'));
 
+  const notificationsRepo = createNotificationsRepo();
+  const mailboxRepo = createMailboxRepo();
+  const settingsRepo = createUserSettingsRepo();
   const prices = createPricesService({
     db: database.db,
     transaction: database.transaction,
@@ -31,7 +51,53 @@ export async function createRuntime(config: Config, options: { logger: Logger; c
     // PGlite has one connection; on PostgreSQL a few transactions in flight keep the pool busy.
     maxConcurrentWrites: database.kind === 'pglite' ? 1 : 4,
     maxRowsPerWrite: config.ingestBatchMax,
+    onFreshPrices: createEvaluator({
+      repo: notificationsRepo,
+      bus,
+      clock,
+      maxPriceAgeMs: config.alertMaxPriceAgeMs,
+    }),
   });
+  const notifications = createNotificationsService({
+    db: database.db,
+    repo: notificationsRepo,
+    clock,
+    maxPerUser: config.notificationsPerUser,
+    checkWebhookUrl: (url) => webhookUrlProblem(url, config.webhookAllowPrivate),
+  });
+  const alerts = createAlertsService({
+    db: database.db,
+    repo: createAlertsRepo(),
+    mailbox: mailboxRepo,
+    settings: settingsRepo,
+    bus,
+    clock,
+    mailboxEnabled: config.email.kind === 'mailbox',
+  });
+
+  const hub = createEventHub(bus);
+
+  /** The notification service role; `stockwatch all` and `stockwatch notifier` start one. */
+  const makeNotifier = (workerId: string) =>
+    createNotifier({
+      db: database.db,
+      repo: createDeliveriesRepo(),
+      channels: {
+        email: createEmailChannel(config.email, (message) => mailboxRepo.store(database.db, message)),
+        webhook: createWebhookChannel({
+          allowPrivate: config.webhookAllowPrivate,
+          secretFor: (userId) => settingsRepo.webhookSecret(database.db, userId),
+        }),
+      },
+      bus,
+      clock,
+      log: options.logger.child({ role: 'notifier', worker: workerId }),
+      workerId,
+      publicUrl: config.publicUrl ?? `http://localhost:${config.port}`,
+      leaseMs: config.notifier.leaseMs,
+      sweepMs: config.notifier.sweepMs,
+      backoffMs: config.notifier.backoffMs,
+    });
 
   return {
     config,
@@ -41,9 +107,13 @@ export async function createRuntime(config: Config, options: { logger: Logger; c
     bus,
     logger: options.logger,
     checkIngestToken: createIngestTokenCheck(secrets.ingestToken),
-    services: { prices },
+    auth: createAuth({ config, db: database.db, secrets, logger: options.logger, clock }),
+    services: { prices, notifications, alerts, clientStatus: createClientStatusService({ clock }) },
+    makeNotifier,
+    hub,
     async close() {
       await prices.drain();
+      hub.close();
       await bus.close();
       await database.close();
     },

@@ -13,7 +13,8 @@ describe('a PostgreSQL outage', () => {
     proxy = await startTcpProxy({ host: real.hostname, port: Number(real.port || 5432) });
     const viaProxy = new URL(database.url);
     viaProxy.host = `127.0.0.1:${proxy.port}`;
-    t = await createTestApp('postgres', { databaseUrl: viaProxy.toString() });
+    // Prices are public here: this suite is about the outage, not about who may read.
+    t = await createTestApp('postgres', { databaseUrl: viaProxy.toString(), env: { PUBLIC_PRICES: 'true' } });
   });
   afterAll(async () => {
     await t.close();

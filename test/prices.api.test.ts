@@ -10,7 +10,8 @@ describe.each(BACKENDS)('prices API on %s', (backend) => {
   let auth: Record<string, string>;
 
   beforeAll(async () => {
-    t = await createTestApp(backend, { clock });
+    // Prices are public here; who may read them is tested in auth.api.test.ts.
+    t = await createTestApp(backend, { clock, env: { PUBLIC_PRICES: 'true' } });
     auth = { authorization: `Bearer ${t.ingestToken}` };
   });
   afterAll(() => t.close());
@@ -448,6 +449,10 @@ describe.each(BACKENDS)('prices API on %s', (backend) => {
       expect(doc.paths['/stocks/{symbol}'].get.parameters.map((p: { name: string }) => p.name)).toEqual(
         expect.arrayContaining(['symbol', 'start_time', 'end_time', 'interval', 'max_points']),
       );
+      // Every schema a route refers to is defined in the document.
+      const refs = new Set(JSON.stringify(doc).match(/#\/components\/schemas\/[A-Za-z0-9_]+/g));
+      expect(refs.size).toBeGreaterThan(0);
+      for (const ref of refs) expect(doc.components.schemas[ref.split('/').pop()!], ref).toBeDefined();
       const docs = await get('/docs/');
       expect(docs.statusCode).toBe(200);
       expect(docs.body).toContain('swagger');

@@ -8,10 +8,14 @@ export interface CurrentUser {
   name: string;
 }
 
+export type AuthMethod = 'session' | 'token' | 'ingest';
+
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the auth plugin before handlers run; null for anonymous requests. */
     user: CurrentUser | null;
+    /** How the caller proved who they are: a session cookie, a personal API token, the ingest token. */
+    authMethod: AuthMethod | null;
   }
 }
 
@@ -19,4 +23,12 @@ declare module 'fastify' {
 export function requireUser(request: FastifyRequest): CurrentUser {
   if (!request.user) throw new UnauthorizedError('Sign in or send Authorization: Bearer <API token>');
   return request.user;
+}
+
+/**
+ * Route option for user endpoints: `preValidation: signedIn` answers 401 before the body is
+ * validated, so an anonymous caller learns nothing from validation messages.
+ */
+export async function signedIn(request: FastifyRequest): Promise<void> {
+  requireUser(request);
 }

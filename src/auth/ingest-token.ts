@@ -3,13 +3,25 @@ import { UnauthorizedError } from '../shared/errors.ts';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
+/** The token of `Authorization: Bearer <token>`, or undefined for any other header. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+}
+
+/** True when `token` is the ingest token; compared in constant time. */
+export function createIngestTokenMatcher(ingestToken: string) {
+  const expected = digest(ingestToken);
+  return (token: string | undefined): boolean =>
+    token !== undefined && timingSafeEqual(digest(token), expected);
+}
+
 /** Checks `Authorization: Bearer <ingest token>` in constant time. */
 export function createIngestTokenCheck(ingestToken: string) {
-  const expected = digest(ingestToken);
+  const matches = createIngestTokenMatcher(ingestToken);
   return (authorization: string | undefined): void => {
-    const match = authorization?.match(/^Bearer\s+(\S+)\s*$/i);
-    if (!match)
+    const token = bearerToken(authorization);
+    if (!token)
       throw new UnauthorizedError('Missing ingest token: send Authorization: Bearer <INGEST_TOKEN>');
-    if (!timingSafeEqual(digest(match[1]!), expected)) throw new UnauthorizedError('Invalid ingest token');
+    if (!matches(token)) throw new UnauthorizedError('Invalid ingest token');
   };
 }

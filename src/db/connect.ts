@@ -51,8 +51,13 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
   return connectPglite(folder);
 }
 
+// PostgreSQL's default 128 MB buffer pool, resident in the WebAssembly heap, was a third of the memory of
+// `stockwatch all` (docs/PERFORMANCE.md); the files stay cached by the OS anyway. A start parameter, not
+// PGlite's `postgresqlconf`, which would overwrite the data folder's postgresql.conf (time zone included).
+const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
+
 async function connectPglite(location: string): Promise<DatabaseHandle> {
-  const client = await PGlite.create(location);
+  const client = await PGlite.create(location, { startParams: PGLITE_START_PARAMS });
   const db = drizzlePglite({ client, schema }) as unknown as Database;
   return {
     db,

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, doublePrecision, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, doublePrecision, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
  * One observation of a symbol. The primary key (symbol, ts) makes a re-sent bar harmless and is the
@@ -31,3 +31,16 @@ export const symbols = pgTable('symbols', {
   prevPrice: doublePrecision('prev_price'),
   firstSeenAt: timestamp('first_seen_at', { withTimezone: true, mode: 'date' }).notNull().default(sql`now()`),
 });
+/**
+ * The last report of each market-data client (quota left, last refresh per symbol), keyed by the id the
+ * client keeps in its DATA_DIR. Not used yet: the server keeps reports in memory until this table's
+ * migration exists (SQL in docs/pending-migration-client-status.sql).
+ */
+export const clientStatus = pgTable('client_status', {
+  clientId: text('client_id').primaryKey(),
+  /** The report as the client sent it (POST /client-status body). */
+  report: jsonb('report').notNull(),
+  reportedAt: timestamp('reported_at', { withTimezone: true, mode: 'date' }).notNull().default(sql`now()`),
+});
+export * from '../auth/auth.schema.ts';
+export * from './schema-notifications.ts';

@@ -1,10 +1,18 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { alertsRoutes } from '../alerts/alerts.routes.ts';
+import { priceReadAccess, registerAuth } from '../auth/index.ts';
+import { eventsRoutes } from '../events/events.routes.ts';
+import { clientStatusRoutes } from '../market-data/client-status.routes.ts';
+import { notificationsRoutes } from '../notifications/notifications.routes.ts';
 import { pricesRoutes } from '../prices/prices.routes.ts';
 import type { Runtime } from '../runtime.ts';
 import { registerErrorHandling } from './errors.ts';
 import { healthRoutes } from './health.routes.ts';
 import { registerOpenApi } from './openapi.ts';
+import { registerRateLimit } from './rate-limit.ts';
+import { registerSecurityHeaders } from './security.ts';
 import { zodValidatorCompiler } from './validation.ts';
+import { registerWeb } from './web.ts';
 
 /** The HTTP API on top of a runtime; not listening yet, so tests can `inject`. */
 export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
@@ -14,6 +22,8 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
     // Request ids make one request's log lines easy to find.
     requestIdHeader: 'x-request-id',
     logController: new CompletedRequestsOnly(),
+    // Behind Caddy the client's address is in X-Forwarded-For; trusted only from TRUST_PROXY.
+    trustProxy: trustProxyOption(runtime.config.trustProxy),
   });
   app.setValidatorCompiler(zodValidatorCompiler);
   // Responses are built by our own services; validating them again would cost time on every request.
@@ -22,11 +32,32 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
 
   registerErrorHandling(app);
+  await registerSecurityHeaders(app, runtime.config);
+  await registerRateLimit(app, { config: runtime.config, isIngestToken: runtime.auth.isIngestToken });
   await registerOpenApi(app);
+  registerAuth(app, { auth: runtime.auth, config: runtime.config });
 
   healthRoutes(app, { db: runtime.database.db });
-  pricesRoutes(app, { prices: runtime.services.prices, checkIngestToken: runtime.checkIngestToken });
+  pricesRoutes(app, {
+    prices: runtime.services.prices,
+    checkIngestToken: runtime.checkIngestToken,
+    readAccess: priceReadAccess(runtime.config.publicPrices),
+  });
+  clientStatusRoutes(app, {
+    clientStatus: runtime.services.clientStatus,
+    checkIngestToken: runtime.checkIngestToken,
+    readAccess: priceReadAccess(runtime.config.publicPrices),
+  });
+  notificationsRoutes(app, { notifications: runtime.services.notifications });
+  alertsRoutes(app, { alerts: runtime.services.alerts });
+  eventsRoutes(app, { hub: runtime.hub });
+  await registerWeb(app);
   return app;
+}
+
+/** TRUST_PROXY as Fastify takes it: a hop count becomes "trust the nearest n hops". */
+function trustProxyOption(setting: boolean | number | string[]) {
+  return typeof setting === 'number' ? (_address: string, hop: number) => hop < setting : setting;
 }
 
 /** One log line per request (when it completes, with status and time) instead of two. */

@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
-import { jsonSchemaTransform } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
 export const problemSchema = z
@@ -32,10 +32,26 @@ export async function registerOpenApi(app: FastifyInstance) {
       components: {
         securitySchemes: {
           ingestToken: { type: 'http', scheme: 'bearer', description: 'INGEST_TOKEN, for POST /stocks' },
+          apiToken: { type: 'http', scheme: 'bearer', description: 'a personal API token (POST /tokens)' },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'stockwatch.session_token',
+            description:
+              'the session cookie set by sign-in (named __Secure-stockwatch.session_token behind HTTPS)',
+          },
+          operatorToken: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'x-operator-token',
+            description: 'the operator token in DATA_DIR/server.json; loopback only',
+          },
         },
       },
     },
     transform: jsonSchemaTransform,
+    // Without it the schemas named with .meta({ id }) are referenced but never defined.
+    transformObject: jsonSchemaTransformObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -1,79 +1,432 @@
-import type { Logger } from 'pino';
-import type { Bar, PriceProvider } from './types.ts';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { ClientState, ClientStateStore, SymbolProgress } from './client-state.ts';
+import type { ClientStatusReport } from './client-status.schemas.ts';
+import { PostFailedError, type ServerApi } from './server-api.ts';
+import type { Spool } from './spool.ts';
+import type { Bar, PriceProvider, ProviderQuota, ProviderStatus } from './types.ts';
 
 /**
  * The client role: asks its provider for prices and posts them to the server through the public
- * `POST /stocks` contract, exactly as any third-party client would. Bars the server did not
- * acknowledge stay queued, in order, and go out with the next round.
+ * `POST /stocks` contract, exactly as any third-party client would.
+ *
+ * Every bar fetched is appended to the durable spool before anything is posted (the provider's quota
+ * was spent on it, and a crash between fetch and post must not lose it), and leaves the spool only
+ * when the server has acknowledged it. While the server does not answer, the spool is retried on its
+ * own backoff, independent of the provider's schedule, which may be hours apart on a free key.
  */
-export function createMarketDataClient(options: {
+
+/** The subset of a pino logger the client uses. */
+export interface ClientLog {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+/** A bar the server refused for good (422), kept with its reason instead of blocking the spool forever. */
+export interface RejectedBar {
+  bar: Bar;
+  reason: string;
+  rejectedAt: string;
+}
+
+export interface MarketDataClientOptions {
   provider: PriceProvider;
   symbols: readonly string[];
-  serverUrl: string;
-  ingestToken: string;
-  log: Logger;
-  fetch?: typeof fetch;
+  server: ServerApi;
+  spool: Spool<Bar>;
+  /** Where refused bars go (a spool of its own in DATA_DIR/client/rejected.jsonl). */
+  rejected: Pick<Spool<RejectedBar>, 'append'>;
+  state?: ClientStateStore;
+  log: ClientLog;
+  /** Level of the one line per round: `info` for `stockwatch client`, `debug` inside `stockwatch all`. */
+  progressLevel?: 'info' | 'debug';
+  /** Shown in the status report; the machine's name by default. */
+  host?: string;
+  now?: () => number;
   /** Largest batch per request (the server takes up to 10,000). */
   batchSize?: number;
-}) {
-  const doFetch = options.fetch ?? fetch;
+  /** Backoff of the spool's retries while the server does not answer. */
+  retry?: { firstMs?: number; maxMs?: number };
+  /** Status is also reported this often, so a restarted server learns it without waiting for a round. */
+  statusIntervalMs?: number;
+  random?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface RoundReport {
+  fetched: number;
+  /** Bars the server acknowledged in this round (old spooled ones included). */
+  sent: number;
+  /** Of those, how many it had not stored before. */
+  inserted: number;
+  /** Bars the server refused for good, moved to the rejected file. */
+  rejected: number;
+  /** Bars still waiting in the spool after the round. */
+  spooled: number;
+  quota?: ProviderQuota;
+  /** Why posting stopped, when it did. */
+  postError?: PostFailedError;
+  providerProblem?: string;
+}
+
+interface DrainTally {
+  sent: number;
+  inserted: number;
+  rejected: number;
+  error?: PostFailedError;
+}
+
+const ONCE_POST_ATTEMPTS = 3;
+
+export function createMarketDataClient(options: MarketDataClientOptions) {
+  const { provider, symbols, server, spool, log } = options;
+  const now = options.now ?? Date.now;
   const batchSize = options.batchSize ?? 5000;
-  let pending: Bar[] = [];
-  let timer: NodeJS.Timeout | undefined;
+  const firstRetryMs = options.retry?.firstMs ?? 1000;
+  const maxRetryMs = options.retry?.maxMs ?? 10_000;
+  const statusIntervalMs = options.statusIntervalMs ?? 60_000;
+  const random = options.random ?? Math.random;
+  const sleep = options.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal }));
+  const progressLevel = options.progressLevel ?? 'info';
+  const host = options.host ?? hostname();
+  const state: ClientState = options.state?.load() ?? { clientId: randomUUID(), symbols: {} };
+
+  const controller = new AbortController();
+  let looping = false;
   let stopped = false;
-  let inFlight: Promise<void> | undefined;
+  let rounds = 0;
+  let pollTimer: NodeJS.Timeout | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let statusTimer: NodeJS.Timeout | undefined;
+  let inFlightRound: Promise<unknown> | undefined;
+  let draining: Promise<DrainTally> | undefined;
+  let failures = 0;
+  let retryAt = 0;
+  let lastFailure: string | undefined;
+  let statusRouteMissing = false;
 
-  async function post(bars: Bar[]) {
-    const response = await doFetch(new URL('/stocks', options.serverUrl), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${options.ingestToken}` },
-      body: JSON.stringify(bars),
-      signal: AbortSignal.timeout(30_000),
-    });
-    if (response.status !== 201) {
-      const text = await response.text().catch(() => '');
-      throw new Error(`server answered ${response.status}: ${text.slice(0, 300)}`);
+  provider.resume?.(
+    Object.fromEntries(
+      Object.entries(state.symbols).flatMap(([s, p]) => (p.newestBarAt ? [[s, p.newestBarAt]] : [])),
+    ),
+  );
+
+  function progressOf(symbol: string): SymbolProgress {
+    let progress = state.symbols[symbol];
+    if (!progress) {
+      progress = {};
+      state.symbols[symbol] = progress;
     }
+    return progress;
   }
 
-  async function round() {
+  async function fetchBars(once: boolean): Promise<Bar[]> {
+    const signal = controller.signal;
     try {
-      pending.push(...(await options.provider.poll(options.symbols)));
+      return once && provider.fetchOnce
+        ? await provider.fetchOnce(symbols, signal)
+        : await provider.poll(symbols, signal);
     } catch (error) {
-      options.log.warn({ err: error }, 'provider poll failed');
-    }
-    while (pending.length > 0 && !stopped) {
-      const batch = pending.slice(0, batchSize);
-      try {
-        await post(batch);
-        pending = pending.slice(batch.length);
-      } catch (error) {
-        options.log.warn({ err: error, queued: pending.length }, 'posting prices failed; will retry');
-        break;
-      }
+      if (stopped) return [];
+      log.warn({ err: error }, `${provider.name}: fetching prices failed`);
+      return [];
     }
   }
 
-  const schedule = () => {
+  async function accept(bars: Bar[]): Promise<void> {
+    if (bars.length === 0) return;
+    await spool.append(bars);
+    const at = new Date(now()).toISOString();
+    for (const bar of bars) {
+      const progress = progressOf(bar.symbol);
+      if (!progress.newestBarAt || bar.timestamp > progress.newestBarAt) progress.newestBarAt = bar.timestamp;
+      progress.lastSuccessAt = at;
+    }
+  }
+
+  /** Sends the spool front to back; acks each batch once the server took it. */
+  async function drainOnce(tally: DrainTally): Promise<void> {
+    while (spool.size > 0 && !stopped) {
+      const batch = spool.peek(batchSize);
+      const result = await postBatch(batch);
+      await spool.ack(batch.length);
+      tally.sent += result.sent;
+      tally.inserted += result.inserted;
+      tally.rejected += result.rejected;
+    }
+  }
+
+  async function postBatch(batch: readonly Bar[]) {
+    const signal = controller.signal;
+    let pending = [...batch];
+    // The problem document points at the bad bars (`/3/price`): set them aside and send the rest.
+    for (let attempt = 0; attempt < 3 && pending.length > 0; attempt++) {
+      const outcome = await server.postBars(pending, signal);
+      if (outcome.ok)
+        return { sent: pending.length, inserted: outcome.inserted, rejected: batch.length - pending.length };
+      if (outcome.rejected.length === 0) break;
+      await setAside(
+        outcome.rejected.map((i) => pending[i]!),
+        outcome.reasons,
+      );
+      const refused = new Set(outcome.rejected);
+      pending = pending.filter((_, i) => !refused.has(i));
+    }
+    // A refusal that names no bar: find the culprits one by one. Rare, and only once per such batch.
+    let sent = 0;
+    let inserted = 0;
+    for (const bar of pending) {
+      const outcome = await server.postBars([bar], signal);
+      if (outcome.ok) {
+        sent += 1;
+        inserted += outcome.inserted;
+      } else await setAside([bar], [outcome.detail]);
+    }
+    return { sent, inserted, rejected: batch.length - sent };
+  }
+
+  async function setAside(bars: Bar[], reasons: string[]) {
+    const rejectedAt = new Date(now()).toISOString();
+    await options.rejected.append(
+      bars.map((bar, i) => ({ bar, reason: reasons[i] ?? 'refused', rejectedAt })),
+    );
+    for (const [i, bar] of bars.entries())
+      log.error(
+        { bar, reason: reasons[i] },
+        `the server refused ${bar.symbol} at ${bar.timestamp} for good (${reasons[i]}); kept in the rejected file`,
+      );
+  }
+
+  /** One pass over the spool; concurrent callers share it. */
+  function drain(): Promise<DrainTally> {
+    draining ??= (async () => {
+      const tally: DrainTally = { sent: 0, inserted: 0, rejected: 0 };
+      try {
+        await drainOnce(tally);
+        if (failures > 0 && !stopped)
+          log.info(
+            { sent: tally.sent },
+            `the server answers again: sent ${tally.sent} spooled bar${tally.sent === 1 ? '' : 's'}`,
+          );
+        failures = 0;
+        retryAt = 0;
+        lastFailure = undefined;
+      } catch (error) {
+        if (stopped) return tally;
+        if (!(error instanceof PostFailedError)) throw error;
+        tally.error = error;
+        noteFailure(error);
+      } finally {
+        draining = undefined;
+      }
+      return tally;
+    })();
+    return draining;
+  }
+
+  function noteFailure(error: PostFailedError) {
+    failures += 1;
+    const backoff = Math.min(maxRetryMs, firstRetryMs * 2 ** (failures - 1)) * (0.5 + random() / 2);
+    const wait = error.retryAfterS ? Math.max(error.retryAfterS * 1000, backoff) : backoff;
+    retryAt = now() + wait;
+    // Say it once per distinct problem; the progress lines carry the spool's size meanwhile.
+    if (error.message !== lastFailure) {
+      const level = error.kind === 'unauthorized' ? 'error' : 'warn';
+      log[level](
+        { kind: error.kind, spooled: spool.size },
+        `posting prices failed: ${error.message}; ${spool.size} bars kept in the spool, retrying`,
+      );
+      lastFailure = error.message;
+    }
+    if (looping && !stopped) {
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(() => {
+        void drain().then((tally) => {
+          if (!tally.error) void reportStatus();
+        }, logUnexpected);
+      }, wait);
+    }
+  }
+
+  async function drainWithRetries(): Promise<DrainTally> {
+    const total: DrainTally = { sent: 0, inserted: 0, rejected: 0 };
+    for (let attempt = 1; attempt <= ONCE_POST_ATTEMPTS; attempt++) {
+      const tally = await drain();
+      total.sent += tally.sent;
+      total.inserted += tally.inserted;
+      total.rejected += tally.rejected;
+      total.error = tally.error;
+      if (!tally.error || tally.error.kind === 'unauthorized' || attempt === ONCE_POST_ATTEMPTS) break;
+      await sleep(Math.max(0, retryAt - now()), controller.signal).catch(() => {});
+      if (stopped) break;
+    }
+    return total;
+  }
+
+  async function providerStatus(): Promise<ProviderStatus | undefined> {
+    try {
+      const status = await provider.status?.();
+      for (const [symbol, s] of Object.entries(status?.symbols ?? {})) {
+        const progress = progressOf(symbol);
+        if (s.lastSuccessAt && (!progress.lastSuccessAt || s.lastSuccessAt > progress.lastSuccessAt))
+          progress.lastSuccessAt = s.lastSuccessAt;
+      }
+      return status;
+    } catch (error) {
+      log.debug({ err: error }, 'provider status unavailable');
+      return undefined;
+    }
+  }
+
+  function buildReport(status: ProviderStatus | undefined): ClientStatusReport {
+    const q = status?.quota;
+    return {
+      client_id: state.clientId,
+      host: host.slice(0, 255),
+      provider: provider.name,
+      plan: provider.describePlan(symbols).slice(0, 1000),
+      spooled: spool.size,
+      quota: q
+        ? {
+            calls_left_today: q.callsLeftToday,
+            calls_per_day: q.callsPerDay,
+            calls_left_this_minute: q.callsLeftThisMinute,
+            calls_per_minute: q.callsPerMinute,
+            day_resets_at: q.dayResetsAt,
+            blocked_until: q.blockedUntil,
+          }
+        : null,
+      problem: status?.problem?.slice(0, 2000) ?? null,
+      symbols: symbols.map((symbol) => ({
+        symbol,
+        last_success_at: state.symbols[symbol]?.lastSuccessAt ?? null,
+        newest_bar_at: state.symbols[symbol]?.newestBarAt ?? null,
+        error: status?.symbols[symbol]?.error?.slice(0, 1000) ?? null,
+      })),
+    };
+  }
+
+  /** Best effort: status is for people; it must never hold up prices. */
+  async function reportStatus(status?: ProviderStatus): Promise<void> {
+    try {
+      await server.postStatus(buildReport(status ?? (await providerStatus())), controller.signal);
+      statusRouteMissing = false;
+    } catch (error) {
+      if (stopped) return;
+      const missing = error instanceof PostFailedError && /with 404/.test(error.message);
+      if (missing && !statusRouteMissing)
+        log.warn({}, 'the server has no POST /client-status (older version?): status not reported');
+      else log.debug({ err: error }, 'reporting status failed');
+      statusRouteMissing = missing;
+    }
+  }
+
+  function saveState() {
+    try {
+      options.state?.save(state);
+    } catch (error) {
+      // Only costs a re-sent window after a restart; the server dedupes it.
+      log.warn({ err: error }, 'could not save the client state');
+    }
+  }
+
+  async function runRound(once: boolean): Promise<RoundReport> {
+    rounds += 1;
+    const bars = await fetchBars(once);
+    await accept(bars);
+    let tally: DrainTally = { sent: 0, inserted: 0, rejected: 0 };
+    if (spool.size > 0 && !stopped) {
+      if (once) tally = await drainWithRetries();
+      // While backing off, new bars just join the spool; the retry timer sends them with the rest.
+      else if (draining || now() >= retryAt) tally = await drain();
+    }
+    const status = await providerStatus();
+    saveState();
+    const report: RoundReport = {
+      fetched: bars.length,
+      sent: tally.sent,
+      inserted: tally.inserted,
+      rejected: tally.rejected,
+      spooled: spool.size,
+      ...(status?.quota && { quota: status.quota }),
+      ...(tally.error && { postError: tally.error }),
+      ...(status?.problem && { providerProblem: status.problem }),
+    };
+    log[progressLevel](
+      { round: rounds, ...report, postError: tally.error?.message },
+      progressLine(rounds, report, failures > 0),
+    );
+    if (failures === 0 && !stopped) await reportStatus(status);
+    return report;
+  }
+
+  function logUnexpected(error: unknown) {
+    if (!stopped) log.error({ err: error }, 'market-data client round failed');
+  }
+
+  function scheduleNext() {
     if (stopped) return;
-    timer = setTimeout(() => {
-      inFlight = round().finally(schedule);
-    }, options.provider.nextPollDelayMs());
-  };
+    pollTimer = setTimeout(() => {
+      inFlightRound = runRound(false).catch(logUnexpected).finally(scheduleNext);
+    }, provider.nextPollDelayMs());
+  }
 
   return {
-    /** Starts polling; the first round runs at once. */
+    clientId: state.clientId,
+
+    /** Logs the plan and starts polling; the first round runs at once. */
     start() {
-      options.log.info(options.provider.describePlan(options.symbols));
-      inFlight = round().finally(schedule);
+      looping = true;
+      log.info({ provider: provider.name, server: server.serverUrl }, provider.describePlan(symbols));
+      if (spool.size > 0)
+        log.info({ spooled: spool.size }, `${spool.size} bars left from an earlier run go out first`);
+      inFlightRound = runRound(false).catch(logUnexpected).finally(scheduleNext);
+      statusTimer = setInterval(() => {
+        if (failures === 0) void reportStatus();
+      }, statusIntervalMs);
+      statusTimer.unref();
     },
-    /** Runs one round and resolves when it is done (for `--once` and tests). */
-    runOnce: round,
+
+    /** One round for `--once`: fetch whatever the hour, post with a few quick retries, report. */
+    async runOnce(): Promise<RoundReport> {
+      log.info({ provider: provider.name, server: server.serverUrl }, provider.describePlan(symbols));
+      return runRound(true);
+    },
+
+    /** Stops polling and cancels calls in flight; whatever is unsent stays in the spool. */
     async stop() {
       stopped = true;
-      clearTimeout(timer);
-      await inFlight;
+      clearTimeout(pollTimer);
+      clearTimeout(retryTimer);
+      clearInterval(statusTimer);
+      controller.abort(new Error('client stopping'));
+      await inFlightRound;
+      await draining;
+      saveState();
     },
-    pendingCount: () => pending.length,
+
+    spooled: () => spool.size,
   };
 }
+
+/** `round 3: fetched 100, sent 100 (98 new), spooled 0; quota 23/25 calls left today` */
+export function progressLine(round: number, r: RoundReport, serverDown: boolean): string {
+  let line = `round ${round}: fetched ${r.fetched}, sent ${r.sent} (${r.inserted} new), spooled ${r.spooled}`;
+  if (r.rejected > 0) line += `, rejected ${r.rejected}`;
+  if (serverDown && r.spooled > 0) line += ' (server not answering)';
+  const q = r.quota;
+  if (q) {
+    line +=
+      q.callsLeftToday === null
+        ? `; quota ${q.callsLeftThisMinute}/${q.callsPerMinute} calls left this minute`
+        : `; quota ${q.callsLeftToday}/${q.callsPerDay} calls left today`;
+    if (q.blockedUntil) line += ` (provider says wait until ${q.blockedUntil})`;
+  }
+  if (r.providerProblem) line += `; provider stopped: ${r.providerProblem}`;
+  return line;
+}
+
+export type MarketDataClient = ReturnType<typeof createMarketDataClient>;

@@ -11,6 +11,32 @@ export interface Bar {
   low?: number;
 }
 
+/** What a provider's quota still allows; numbers are `null` where the plan has no cap. */
+export interface ProviderQuota {
+  callsLeftToday: number | null;
+  callsPerDay: number | null;
+  callsLeftThisMinute: number;
+  callsPerMinute: number;
+  /** ISO instant at which the daily allowance starts again. */
+  dayResetsAt: string;
+  /** ISO instant before which the provider told us not to call again, if it did. */
+  blockedUntil: string | null;
+}
+
+export interface ProviderSymbolStatus {
+  /** ISO instant of the provider's last successful answer for the symbol. */
+  lastSuccessAt?: string;
+  /** Why the provider no longer asks for the symbol, if it stopped. */
+  error?: string;
+}
+
+export interface ProviderStatus {
+  quota?: ProviderQuota;
+  symbols: Readonly<Record<string, ProviderSymbolStatus>>;
+  /** A configuration problem that stopped the provider altogether. */
+  problem?: string;
+}
+
 /**
  * A source of prices. The client asks it for the symbols it owns and posts whatever comes back;
  * providers with quotas decide themselves which symbols they can afford to refresh this round.
@@ -23,4 +49,17 @@ export interface PriceProvider {
   poll(symbols: readonly string[], signal?: AbortSignal): Promise<Bar[]>;
   /** Milliseconds until the provider has something worth asking for again. */
   nextPollDelayMs(): number;
+  /**
+   * One round for `stockwatch client --once`: everything the provider can give now, whatever the hour
+   * and the spacing of its schedule. Without it, `--once` runs one `poll`.
+   */
+  fetchOnce?(symbols: readonly string[], signal?: AbortSignal): Promise<Bar[]>;
+  /**
+   * Where a previous run of the client stopped: the newest bar instant (ISO) it fetched per symbol.
+   * A provider that dedupes against what it returned before starts from there instead of from nothing,
+   * so that a restart neither re-sends a window nor mistakes a long gap for a short one.
+   */
+  resume?(newestBarPerSymbol: Readonly<Record<string, string>>): void;
+  /** Quota left and per-symbol health, for the progress line and the server's status page. */
+  status?(): Promise<ProviderStatus>;
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { problemResponses } from '../http/openapi.ts';
@@ -18,7 +18,12 @@ const INGEST_BODY_LIMIT = 1_750_000;
 
 export function pricesRoutes(
   app: FastifyInstance,
-  deps: { prices: PricesService; checkIngestToken: (authorization: string | undefined) => void },
+  deps: {
+    prices: PricesService;
+    checkIngestToken: (authorization: string | undefined) => void;
+    /** Who may read prices (signed-in users and API tokens, or anyone with PUBLIC_PRICES). */
+    readAccess: (request: FastifyRequest) => Promise<void>;
+  },
 ) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { prices } = deps;
@@ -56,10 +61,11 @@ export function pricesRoutes(
   r.get(
     '/stocks',
     {
+      preValidation: deps.readAccess,
       schema: {
         tags: ['prices'],
         summary: 'Every known symbol with its latest price and its change since the previous close',
-        response: { 200: symbolListSchema, ...problemResponses(503) },
+        response: { 200: symbolListSchema, ...problemResponses(401, 429, 503) },
       },
     },
     async () => ({ data: await prices.listSymbols() }),
@@ -68,6 +74,7 @@ export function pricesRoutes(
   r.get(
     '/stocks/:symbol',
     {
+      preValidation: deps.readAccess,
       schema: {
         tags: ['prices'],
         summary: 'Price history of a symbol, ascending; downsampled to OHLCV buckets when large',
@@ -77,7 +84,7 @@ export function pricesRoutes(
           'OHLCV buckets computed in SQL, each stamped with its start; `price` is the bucket close.',
         params: z.strictObject({ symbol: symbolSchema }),
         querystring: historyQuerySchema,
-        response: { 200: historyResponseSchema, ...problemResponses(404, 422, 503) },
+        response: { 200: historyResponseSchema, ...problemResponses(401, 404, 422, 429, 503) },
       },
     },
     async (request) => prices.history(request.params.symbol, request.query),

@@ -22,8 +22,12 @@ export interface IngestResult {
   duplicates: number;
 }
 
-/** Called inside the ingest transaction with the symbols whose newest price moved forward. */
-export type FreshPricesHook = (tx: Executor, fresh: SymbolAdvance[]) => Promise<void>;
+/**
+ * Called inside the ingest transaction with the symbols whose newest price moved forward. What it
+ * returns runs after the commit (publishing, waking notifiers): never before, so nobody hears of
+ * something that could still roll back.
+ */
+export type FreshPricesHook = (tx: Executor, fresh: SymbolAdvance[]) => Promise<(() => void) | undefined>;
 
 export interface PricesEvent {
   symbol: string;
@@ -51,14 +55,15 @@ export function createPricesService(deps: {
       const rows = groups
         .flat()
         .sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.ts - b.ts));
-      const { inserted, fresh } = await deps.transaction(async (tx) => {
+      const { inserted, fresh, afterCommit } = await deps.transaction(async (tx) => {
         const inserted = await repo.insert(tx, rows);
         const fresh =
           inserted.length > 0 ? await repo.advanceSymbols(tx, newestPerSymbol(rows, inserted)) : [];
-        if (fresh.length > 0 && deps.onFreshPrices) await deps.onFreshPrices(tx, fresh);
-        return { inserted, fresh };
+        const afterCommit = fresh.length > 0 ? await deps.onFreshPrices?.(tx, fresh) : undefined;
+        return { inserted, fresh, afterCommit };
       });
-      // After commit only: a subscriber must never hear of a price that could still roll back.
+      // After commit only: a subscriber must never hear of a price or an alert that could still roll back.
+      afterCommit?.();
       for (const f of fresh) {
         const event: PricesEvent = { symbol: f.symbol, price: f.price, timestamp: f.ts.toISOString() };
         bus.publish('prices', event).catch(() => {});

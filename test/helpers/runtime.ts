@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { createRuntime, type Runtime } from '../../src/runtime.ts';
@@ -50,7 +50,7 @@ export interface TestApp {
 /** A runtime and app on a fresh database of the given kind, with its own DATA_DIR. */
 export async function createTestApp(
   backend: Backend,
-  options: { clock?: Clock; env?: Record<string, string>; databaseUrl?: string } = {},
+  options: { clock?: Clock; env?: Record<string, string>; databaseUrl?: string; logger?: Logger } = {},
 ): Promise<TestApp> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'stockwatch-test-'));
   const database = backend === 'postgres' && !options.databaseUrl ? await createTestDatabase() : undefined;
@@ -59,10 +59,13 @@ export async function createTestApp(
     DATA_DIR: dataDir,
     DATABASE_URL: databaseUrl,
     LOG_LEVEL: 'silent',
+    // Every inject comes from 127.0.0.1: suites would share one IP's budget. Rate-limit tests set their own.
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    AUTH_RATE_LIMIT_PER_MINUTE: '1000000',
     ...options.env,
   });
   const runtime = await createRuntime(config, {
-    logger: pino({ level: 'silent' }),
+    logger: options.logger ?? pino({ level: 'silent' }),
     ...(options.clock && { clock: options.clock }),
   });
   await runtime.database.migrate();

@@ -465,3 +465,36 @@ describe('REALTIME_BULK_QUOTES', () => {
     );
   });
 });
+
+describe('status and resume (for the client)', () => {
+  it('reports quota left, the last success per symbol, and refused symbols', async () => {
+    const t = await setup(
+      (url) => ({ file: url.searchParams.get('symbol') === 'NOPE' ? 'error-invalid-call.json' : IBM }),
+      { at: '2025-03-10T15:00:00Z' },
+    );
+    await t.provider.fetchOnce(['IBM', 'NOPE']);
+    expect(await t.provider.status()).toEqual({
+      quota: {
+        callsLeftToday: 23,
+        callsPerDay: 25,
+        callsLeftThisMinute: 3,
+        callsPerMinute: 5,
+        dayResetsAt: '2025-03-11T04:00:00.000Z',
+        blockedUntil: null,
+      },
+      symbols: {
+        IBM: { lastSuccessAt: '2025-03-10T15:00:00.000Z' },
+        NOPE: { error: expect.stringMatching(/Invalid API call/) },
+      },
+    });
+  });
+
+  it('after a restart, sends only bars newer than the last run’s and fills a long gap with outputsize=full', async () => {
+    const t = await setup(() => ({ file: IBM }), { at: '2025-03-10T15:00:00Z', callsPerDay: 1000 });
+    // The last run stopped at 15:58 EST on Friday; Monday 11:00 EDT is hours of session later.
+    t.provider.resume({ IBM: '2025-03-07T20:58:00.000Z' });
+    const bars = await t.provider.poll(['IBM']);
+    expect(t.param(0, 'outputsize')).toBe('full');
+    expect(bars.map((b) => b.timestamp)).toEqual(['2025-03-07T20:59:00.000Z', '2025-03-07T21:00:00.000Z']);
+  });
+});

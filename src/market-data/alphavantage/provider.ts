@@ -1,5 +1,5 @@
 import { type MarketHoursMode, sessionTimeBetween } from '../market-hours.ts';
-import type { Bar, PriceProvider } from '../types.ts';
+import type { Bar, PriceProvider, ProviderStatus, ProviderSymbolStatus } from '../types.ts';
 import { createAlphaVantageClient, defaultSleep, QuotaDeniedError, type Sleep } from './client.ts';
 import {
   DemoKeyError,
@@ -63,6 +63,8 @@ export interface AlphaVantageProvider extends PriceProvider {
    * the per-minute window, stopping at the daily one): for `stockwatch client --once`.
    */
   fetchOnce(symbols: readonly string[], signal?: AbortSignal): Promise<Bar[]>;
+  resume(newestBarPerSymbol: Readonly<Record<string, string>>): void;
+  status(): Promise<ProviderStatus>;
 }
 
 // `outputsize=compact` returns the latest 100 bars; one-minute bars exist only in extended hours, so a
@@ -96,8 +98,8 @@ export function createAlphaVantageProvider(options: AlphaVantageProviderOptions)
   /** Newest bar instant already returned, per symbol: only later bars go out again. */
   const newestReturned = new Map<string, number>();
   const cache = new Map<string, LastFetched>();
-  /** Symbols the provider refused; asking again would only spend quota until the configuration changes. */
-  const rejected = new Set<string>();
+  /** Symbols the provider refused, with its reason; asking again would only spend quota until the configuration changes. */
+  const rejected = new Map<string, string>();
   let stoppedBy: PremiumEndpointError | DemoKeyError | undefined;
   let idle = false;
   // The older `Note` says "per minute" even when the day is spent; a second one in a row means the day.
@@ -145,7 +147,7 @@ export function createAlphaVantageProvider(options: AlphaVantageProviderOptions)
 
   function reject(symbol: string, reason: string): void {
     if (rejected.has(symbol)) return;
-    rejected.add(symbol);
+    rejected.set(symbol, reason);
     log.error(
       { symbol },
       `Alpha Vantage refused symbol '${symbol}' (${reason}); not asking for it again until restart`,
@@ -236,6 +238,33 @@ export function createAlphaVantageProvider(options: AlphaVantageProviderOptions)
     nextPollDelayMs() {
       if (stoppedBy || idle) return MAX_DELAY_MS;
       return Math.min(MAX_DELAY_MS, Math.max(0, scheduler.nextDueAt() - clock.now()));
+    },
+
+    resume(newestBarPerSymbol) {
+      for (const [symbol, iso] of Object.entries(newestBarPerSymbol)) {
+        const at = Date.parse(iso);
+        if (Number.isFinite(at) && !newestReturned.has(symbol)) newestReturned.set(symbol, at);
+      }
+    },
+
+    async status() {
+      const q = await quota.remaining();
+      const finite = (n: number) => (Number.isFinite(n) ? n : null);
+      const symbols: Record<string, ProviderSymbolStatus> = {};
+      for (const [symbol, last] of cache) symbols[symbol] = { lastSuccessAt: last.fetchedAt };
+      for (const [symbol, reason] of rejected) symbols[symbol] = { ...symbols[symbol], error: reason };
+      return {
+        quota: {
+          callsLeftToday: finite(q.day),
+          callsPerDay: finite(q.limits.perDay),
+          callsLeftThisMinute: q.minute,
+          callsPerMinute: q.limits.perMinute,
+          dayResetsAt: new Date(q.dayResetsAt).toISOString(),
+          blockedUntil: q.blockedUntil === undefined ? null : new Date(q.blockedUntil).toISOString(),
+        },
+        symbols,
+        ...(stoppedBy && { problem: stoppedBy.message }),
+      };
     },
 
     lastFetched: (symbol) => cache.get(symbol),

@@ -56,6 +56,20 @@ export interface Quota {
   take(): Promise<QuotaDecision>;
   /** The provider said `window` is spent: refuse every call until it resets. Returns that instant. */
   exhaust(window: 'minute' | 'day'): Promise<number>;
+  /** What is left now, without using anything: for progress lines and the status page. */
+  remaining(): Promise<QuotaRemaining>;
+}
+
+export interface QuotaRemaining {
+  /** Calls left in the sliding minute. */
+  minute: number;
+  /** Calls left in the New York day; `Infinity` without a daily cap. */
+  day: number;
+  limits: QuotaLimits;
+  /** When the day's count starts again (New York midnight). */
+  dayResetsAt: number;
+  /** The provider's own refusal, while it lasts. */
+  blockedUntil: number | undefined;
 }
 
 export const DEFAULT_QUOTA_LIMITS: QuotaLimits = { perMinute: 5, perDay: 25 };
@@ -98,6 +112,22 @@ export function createQuota(options: { clock: Clock; limits?: QuotaLimits; store
           window === 'day' ? +nextMarketMidnight(now) + RESET_MARGIN_MS : now + MINUTE_MS + RESET_MARGIN_MS;
         state.blockedUntil = Math.max(state.blockedUntil, until);
         return { state, result: state.blockedUntil };
+      }),
+    remaining: () =>
+      store.update((stored) => {
+        const now = clock.now();
+        const state = current(stored, now);
+        const blocked = state.blockedUntil > now;
+        return {
+          state,
+          result: {
+            minute: blocked ? 0 : Math.max(0, limits.perMinute - state.recent.length),
+            day: blocked ? 0 : Math.max(0, limits.perDay - state.dayCount),
+            limits,
+            dayResetsAt: +nextMarketMidnight(now),
+            blockedUntil: blocked ? state.blockedUntil : undefined,
+          },
+        };
       }),
   };
 }

@@ -1,0 +1,67 @@
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import nodemailer from 'nodemailer';
+import type { LeasedDelivery } from '../deliveries.repo.ts';
+import type { AlertMessage } from '../message.ts';
+import { type Channel, DeliveryError } from './channel.ts';
+
+export type EmailTransportConfig =
+  | { kind: 'smtp'; url: string; from: string }
+  | { kind: 'ses'; from: string; region?: string; endpoint?: string }
+  | { kind: 'mailbox' };
+
+/** Stores a message in the built-in mailbox instead of sending it. */
+export type MailboxWriter = (message: {
+  userId: string;
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  messageId: string;
+}) => Promise<void>;
+
+/**
+ * Email through nodemailer: SMTP (`SMTP_URL`), Amazon SES v2, or the built-in mailbox when neither is
+ * configured, so that a zero-configuration install still shows every message it would have sent.
+ */
+export function createEmailChannel(config: EmailTransportConfig, writeMailbox: MailboxWriter): Channel {
+  const transport =
+    config.kind === 'smtp'
+      ? nodemailer.createTransport(config.url)
+      : config.kind === 'ses'
+        ? nodemailer.createTransport({
+            SES: {
+              sesClient: new SESv2Client({
+                ...(config.region && { region: config.region }),
+                ...(config.endpoint && { endpoint: config.endpoint }),
+              }),
+              SendEmailCommand,
+            },
+          })
+        : undefined;
+
+  return {
+    async send(delivery: LeasedDelivery, message: AlertMessage) {
+      const to = delivery.userEmail;
+      if (!to) throw new DeliveryError('The account has no email address', { permanent: true });
+      if (!transport) {
+        await writeMailbox({ userId: delivery.userId, to, ...message });
+        return;
+      }
+      try {
+        await transport.sendMail({
+          from: config.kind === 'mailbox' ? undefined : config.from,
+          to: delivery.userName ? { name: delivery.userName, address: to } : to,
+          subject: message.subject,
+          text: message.text,
+          html: message.html,
+          messageId: message.messageId,
+          headers: { 'X-Stockwatch-Delivery': delivery.id },
+        });
+      } catch (error) {
+        // Every failure gets the seed's three attempts, 5xx included: a refused login or a full
+        // mailbox is often fixed between attempts, and a final failure can still be retried by hand.
+        throw new DeliveryError(`Email not sent: ${(error as Error).message ?? String(error)}`);
+      }
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Redis } from 'ioredis';
+import { bearerToken } from '../auth/ingest-token.ts';
+import type { Config } from '../config.ts';
+
+const MINUTE = 60_000;
+
+/**
+ * RATE_LIMIT_PER_MINUTE per client IP on every route that does not opt out (/health, /ready);
+ * requests with the valid ingest token count against INGEST_RATE_LIMIT_PER_MINUTE instead. Routes
+ * may set stricter limits of their own (sign-in, sign-up). With REDIS_URL the counters live in Redis,
+ * so that every server behind the proxy enforces one shared limit.
+ */
+export async function registerRateLimit(
+  app: FastifyInstance,
+  deps: {
+    config: Pick<Config, 'redisUrl' | 'rateLimitPerMinute' | 'ingestRateLimitPerMinute'>;
+    isIngestToken: (token: string | undefined) => boolean;
+  },
+) {
+  const { config } = deps;
+  // Runs before the auth plugin, so it checks the ingest token itself (one hash, no database).
+  const ingest = new WeakMap<FastifyRequest, boolean>();
+  const isIngest = (request: FastifyRequest) => {
+    let known = ingest.get(request);
+    if (known === undefined) {
+      known = deps.isIngestToken(bearerToken(request.headers.authorization));
+      ingest.set(request, known);
+    }
+    return known;
+  };
+
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000 })
+    : undefined;
+  // Without this listener an unreachable Redis would be an unhandled 'error' event.
+  redis?.on('error', (error) => app.log.warn({ err: error }, 'rate-limit store error'));
+  app.addHook('onClose', async () => {
+    await redis?.quit().catch(() => {});
+  });
+
+  await app.register(rateLimit, {
+    global: true,
+    timeWindow: MINUTE,
+    max: (request) => (isIngest(request) ? config.ingestRateLimitPerMinute : config.rateLimitPerMinute),
+    // IPv6 clients are counted per /64, which is what one of them can easily hop around in.
+    keyGenerator: (request) => `${isIngest(request) ? 'ingest' : 'ip'}:${rateLimit.normalizeIP(request.ip)}`,
+    ...(redis && { redis, nameSpace: 'stockwatch:rate:' }),
+    // A Redis outage must not take the API down with it: requests pass uncounted meanwhile.
+    skipOnError: true,
+    errorResponseBuilder: (_request, context) =>
+      Object.assign(
+        new Error(`Too many requests: at most ${context.max} per minute; retry in ${context.after}`),
+        { statusCode: context.statusCode },
+      ),
+  });
+}

@@ -1,0 +1,61 @@
+import type { FastifyInstance } from 'fastify';
+import type { Caller } from './users.ts';
+
+/**
+ * The table of every user-owned resource the API exposes. test/two-user-matrix.test.ts runs, for each
+ * entry, on both databases and with both kinds of caller (session cookie, API token):
+ * - every by-id request of user B on user A's id answers exactly as for an id that does not exist
+ *   (same status, same body once the id itself is blanked out): 404, never 403;
+ * - A's resource is unchanged afterwards (read back by A);
+ * - every list of B leaves A's resource out, and A's own list has it.
+ *
+ * A feature that adds a user endpoint adds an entry here; nothing else is needed.
+ */
+export interface OwnedResource {
+  name: string;
+  /** Creates one resource owned by `owner` through the API and returns its id. */
+  create(app: FastifyInstance, owner: Caller): Promise<string>;
+  /** Every request that addresses one resource by id. */
+  byId: Array<{
+    method: 'GET' | 'PATCH' | 'DELETE' | 'POST';
+    url: (id: string) => string;
+    payload?: unknown;
+  }>;
+  /** How its owner reads it back, to prove that nothing changed: the JSON compared before and after. */
+  readBack(app: FastifyInstance, owner: Caller, id: string): Promise<unknown>;
+  /** Lists whose items carry an `id`: `items` picks them out of the response body. */
+  lists: Array<{ url: string; items: (body: unknown) => Array<{ id: string }> }>;
+  /** An id of the right shape that no resource has. */
+  missingId: string;
+}
+
+const dataOf = (body: unknown) => (body as { data: Array<{ id: string }> }).data;
+
+export const apiTokensResource: OwnedResource = {
+  name: 'API token',
+  async create(app, owner) {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/tokens',
+      headers: owner.headers,
+      payload: { name: 'm' },
+    });
+    if (res.statusCode !== 201) throw new Error(`POST /tokens: ${res.statusCode} ${res.body}`);
+    return res.json().id;
+  },
+  byId: [
+    { method: 'GET', url: (id) => `/tokens/${id}` },
+    { method: 'DELETE', url: (id) => `/tokens/${id}` },
+  ],
+  async readBack(app, owner, id) {
+    const res = await app.inject({ method: 'GET', url: `/tokens/${id}`, headers: owner.headers });
+    // last_used_at moves whenever the owner's own token is used; it is not "a change by B".
+    const { last_used_at: _ignored, ...rest } = res.json();
+    return { status: res.statusCode, ...rest };
+  },
+  lists: [{ url: '/tokens', items: dataOf }],
+  missingId: '00000000-0000-4000-8000-000000000000',
+};
+
+/** Every user endpoint that exists: add yours here. */
+export const OWNED_RESOURCES: OwnedResource[] = [apiTokensResource];
