@@ -2,7 +2,7 @@
  * Bench 2: 1,000-price batches through `POST /stocks`, one request after another, against one
  * multi-row INSERT of the same rows done directly with `pg`. Target: API rows/s ≥ 0.5 × direct.
  *
- *   npx tsx bench/ingest-batch.ts [--batches=50] [--rounds=2] [--size=1000]
+ *   npx tsx bench/ingest-batch.ts [--batches=50] [--rounds=4] [--size=1000]
  */
 import type pg from 'pg';
 import {
@@ -22,7 +22,7 @@ import {
 } from './lib.ts';
 
 const BATCHES = numberFlag('batches', 'BENCH_BATCHES', 50);
-const ROUNDS = numberFlag('rounds', 'BENCH_ROUNDS', 2);
+const ROUNDS = numberFlag('rounds', 'BENCH_ROUNDS', 4);
 const SIZE = numberFlag('size', 'BENCH_BATCH_SIZE', 1000);
 const WARMUP = 5;
 const TARGET = 0.5;
@@ -144,9 +144,12 @@ runBench(`Bench 2: ${fmt.int(SIZE)}-price batches through POST /stocks`, 10 * 60
     }
   }
 
-  const sum = (runs: Run[]) => runs.reduce((a, r) => a + r.rowsPerSecond, 0) / runs.length;
-  const apiRate = sum(apiRuns);
-  const directRate = sum(directRuns);
+  // The machine is shared: the spread of the rounds says how far to trust the mean.
+  const perRound = apiRuns.map((r, i) => fmt.ratio(r.rowsPerSecond / directRuns[i]!.rowsPerSecond));
+  console.log(`ratio per round: ${perRound.join(', ')}`);
+  const meanRate = (runs: Run[]) => runs.reduce((a, r) => a + r.rowsPerSecond, 0) / runs.length;
+  const apiRate = meanRate(apiRuns);
+  const directRate = meanRate(directRuns);
   const ratio = apiRate / directRate;
   const medianOf = (runs: Run[]) => median(runs.map((r) => r.medianMs));
   printResults([

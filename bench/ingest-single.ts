@@ -3,7 +3,7 @@
  * inserts done directly with `pg` from 50 concurrent loops over a pool of 50, for the same duration.
  * Target: API throughput ≥ 0.7 × direct.
  *
- *   npx tsx bench/ingest-single.ts [--duration=10] [--rounds=2] [--connections=50]
+ *   npx tsx bench/ingest-single.ts [--duration=10] [--rounds=4] [--connections=50]
  */
 import autocannon from 'autocannon';
 import type pg from 'pg';
@@ -25,7 +25,7 @@ import {
 } from './lib.ts';
 
 const DURATION_S = numberFlag('duration', 'BENCH_DURATION', 10);
-const ROUNDS = numberFlag('rounds', 'BENCH_ROUNDS', 2);
+const ROUNDS = numberFlag('rounds', 'BENCH_ROUNDS', 4);
 const CONNECTIONS = numberFlag('connections', 'BENCH_CONNECTIONS', 50);
 const WARMUP_S = 3;
 const TARGET = 0.7;
@@ -156,6 +156,9 @@ runBench('Bench 1: single-price POST /stocks, 50 connections', 10 * 60_000, asyn
   );
   if (stored < acknowledged) throw new Error('fewer rows stored than prices acknowledged');
 
+  // The machine is shared: the spread of the rounds says how far to trust the mean.
+  const perRound = apiRuns.map((r, i) => fmt.ratio(r.perSecond / directRuns[i]!.perSecond));
+  console.log(`ratio per round: ${perRound.join(', ')}`);
   const apiRate = mean(apiRuns.map((r) => r.perSecond));
   const directRate = mean(directRuns.map((r) => r.perSecond));
   const ratio = apiRate / directRate;

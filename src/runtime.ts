@@ -13,6 +13,7 @@ import { type Bus, createBus } from './bus/bus.ts';
 import type { Config } from './config.ts';
 import { connectDatabase, type DatabaseHandle } from './db/connect.ts';
 import { createEventHub } from './events/hub.ts';
+import { createClientStatusRepo } from './market-data/client-status.repo.ts';
 import { createClientStatusService } from './market-data/client-status.service.ts';
 import { createEvaluator } from './notifications/evaluator.ts';
 import { createNotificationsRepo } from './notifications/notifications.repo.ts';
@@ -108,7 +109,12 @@ export async function createRuntime(config: Config, options: { logger: Logger; c
     logger: options.logger,
     checkIngestToken: createIngestTokenCheck(secrets.ingestToken),
     auth: createAuth({ config, db: database.db, secrets, logger: options.logger, clock }),
-    services: { prices, notifications, alerts, clientStatus: createClientStatusService({ clock }) },
+    services: {
+      prices,
+      notifications,
+      alerts,
+      clientStatus: createClientStatusService({ db: database.db, repo: createClientStatusRepo(), clock }),
+    },
     makeNotifier,
     hub,
     async close() {

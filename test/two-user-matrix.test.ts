@@ -31,7 +31,7 @@ describe.each(BACKENDS)('two users on every user endpoint, on %s', (backend) => 
       for (const request of resource.byId)
         it(`${request.method} by id: another user's id answers exactly like a missing id`, async () => {
           const { alice, bob } = callers[via];
-          const id = await resource.create(t.app, alice);
+          const id = await resource.create(t.app, alice, { ingestToken: t.ingestToken });
           const before = await resource.readBack(t.app, alice, id);
           const send = (target: string) =>
             t.app.inject({
@@ -51,7 +51,7 @@ describe.each(BACKENDS)('two users on every user endpoint, on %s', (backend) => 
       for (const list of resource.lists)
         it(`GET ${list.url} lists the caller's own only`, async () => {
           const { alice, bob } = callers[via];
-          const id = await resource.create(t.app, alice);
+          const id = await resource.create(t.app, alice, { ingestToken: t.ingestToken });
           const ids = async (caller: Caller) => {
             const res = await t.app.inject({ method: 'GET', url: list.url, headers: caller.headers });
             expect(res.statusCode).toBe(200);

@@ -33,8 +33,7 @@ export const symbols = pgTable('symbols', {
 });
 /**
  * The last report of each market-data client (quota left, last refresh per symbol), keyed by the id the
- * client keeps in its DATA_DIR. Not used yet: the server keeps reports in memory until this table's
- * migration exists (SQL in docs/pending-migration-client-status.sql).
+ * client keeps in its DATA_DIR: every server of a deployment reads the same reports.
  */
 export const clientStatus = pgTable('client_status', {
   clientId: text('client_id').primaryKey(),

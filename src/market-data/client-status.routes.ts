@@ -32,7 +32,7 @@ export function clientStatusRoutes(
       },
     },
     async (request, reply) => {
-      deps.clientStatus.record(request.body);
+      await deps.clientStatus.record(request.body);
       return reply.code(204).send(null);
     },
   );

@@ -1,4 +1,6 @@
+import type { Database } from '../db/connect.ts';
 import type { Clock } from '../shared/clock.ts';
+import type { ClientStatusRepo } from './client-status.repo.ts';
 import type {
   ClientStatus,
   ClientStatusList,
@@ -8,28 +10,25 @@ import type {
 
 /**
  * The last report of each market-data client, so that the dashboard can show when each symbol was last
- * refreshed and how much provider quota is left.
- *
- * Kept in this server's memory for now: clients report after every round and at least once a minute,
- * so a restarted server is up to date again within a minute. Behind a load balancer each server only
- * knows the clients that happened to report to it; the `client_status` table (pending migration,
- * docs/pending-migration-client-status.sql) will replace this store.
+ * refreshed and how much provider quota is left. Kept in the database, so every server behind a load
+ * balancer shows every client.
  */
-export function createClientStatusService(deps: { clock: Clock; maxClients?: number }) {
+export function createClientStatusService(deps: {
+  db: Database;
+  repo: ClientStatusRepo;
+  clock: Clock;
+  maxClients?: number;
+}) {
   const maxClients = deps.maxClients ?? 1000;
-  const reports = new Map<string, ClientStatus>();
 
   return {
-    record(report: ClientStatusReport): void {
-      // Re-inserting moves the client to the end, so the map stays ordered by last report.
-      reports.delete(report.client_id);
-      reports.set(report.client_id, { ...report, reported_at: deps.clock.now().toISOString() });
-      // A token holder could invent ids without end; forget the longest silent ones.
-      while (reports.size > maxClients) reports.delete(reports.keys().next().value!);
+    async record(report: ClientStatusReport): Promise<void> {
+      await deps.repo.upsert(deps.db, report, deps.clock.now());
+      await deps.repo.prune(deps.db, maxClients);
     },
 
-    list(): ClientStatusList {
-      const clients = [...reports.values()].reverse();
+    async list(): Promise<ClientStatusList> {
+      const clients = await deps.repo.latest(deps.db, maxClients);
       const bySymbol = new Map<string, SymbolRefresh>();
       for (const client of clients) {
         for (const s of client.symbols) {

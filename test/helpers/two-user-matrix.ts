@@ -14,7 +14,7 @@ import type { Caller } from './users.ts';
 export interface OwnedResource {
   name: string;
   /** Creates one resource owned by `owner` through the API and returns its id. */
-  create(app: FastifyInstance, owner: Caller): Promise<string>;
+  create(app: FastifyInstance, owner: Caller, context: { ingestToken: string }): Promise<string>;
   /** Every request that addresses one resource by id. */
   byId: Array<{
     method: 'GET' | 'PATCH' | 'DELETE' | 'POST';
@@ -57,5 +57,70 @@ export const apiTokensResource: OwnedResource = {
   missingId: '00000000-0000-4000-8000-000000000000',
 };
 
+let symbolCounter = 0;
+async function createNotification(app: FastifyInstance, owner: Caller, symbol: string) {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/notifications',
+    headers: owner.headers,
+    payload: { symbol, condition: 'price > 1', threshold: 1 },
+  });
+  if (res.statusCode !== 201) throw new Error(`POST /notifications: ${res.statusCode} ${res.body}`);
+  return res.json().id as string;
+}
+
+export const notificationsResource: OwnedResource = {
+  name: 'notification',
+  create: (app, owner) => createNotification(app, owner, `MX${++symbolCounter}`),
+  byId: [
+    { method: 'GET', url: (id) => `/notifications/${id}` },
+    { method: 'PATCH', url: (id) => `/notifications/${id}`, payload: { paused: true, threshold: 99 } },
+    { method: 'DELETE', url: (id) => `/notifications/${id}` },
+  ],
+  async readBack(app, owner, id) {
+    const res = await app.inject({ method: 'GET', url: `/notifications/${id}`, headers: owner.headers });
+    return { status: res.statusCode, body: res.json() };
+  },
+  lists: [
+    { url: '/notifications', items: dataOf },
+    { url: '/notifications?limit=200', items: dataOf },
+  ],
+  missingId: '00000000-0000-4000-8000-000000000000',
+};
+
+/** An alert exists once a notification fired: the owner's rule, then a price through the ingest token. */
+export const alertsResource: OwnedResource = {
+  name: 'alert',
+  async create(app, owner, { ingestToken }) {
+    const symbol = `MA${++symbolCounter}`;
+    const notificationId = await createNotification(app, owner, symbol);
+    const res = await app.inject({
+      method: 'POST',
+      url: '/stocks',
+      headers: { authorization: `Bearer ${ingestToken}` },
+      payload: { symbol, timestamp: new Date().toISOString(), price: 2, volume: 1 },
+    });
+    if (res.statusCode !== 201) throw new Error(`POST /stocks: ${res.statusCode} ${res.body}`);
+    const alerts = await app.inject({
+      method: 'GET',
+      url: `/alerts?notification_id=${notificationId}`,
+      headers: owner.headers,
+    });
+    const [alert] = alerts.json().data;
+    if (!alert) throw new Error('the notification did not fire');
+    return alert.id as string;
+  },
+  byId: [
+    { method: 'GET', url: (id) => `/alerts/${id}` },
+    { method: 'POST', url: (id) => `/alerts/${id}/retry` },
+  ],
+  async readBack(app, owner, id) {
+    const res = await app.inject({ method: 'GET', url: `/alerts/${id}`, headers: owner.headers });
+    return { status: res.statusCode, body: res.json() };
+  },
+  lists: [{ url: '/alerts', items: dataOf }],
+  missingId: '00000000-0000-4000-8000-000000000000',
+};
+
 /** Every user endpoint that exists: add yours here. */
-export const OWNED_RESOURCES: OwnedResource[] = [apiTokensResource];
+export const OWNED_RESOURCES: OwnedResource[] = [apiTokensResource, notificationsResource, alertsResource];

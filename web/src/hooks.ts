@@ -1,13 +1,13 @@
 import { useEffect, useRef, useState } from 'react';
 
-/** The current time, refreshed every `ms`, for "3 s ago" labels. */
+/** The time of this render; re-renders every `ms` so that "3 s ago" labels move on. */
 export function useNow(ms: number) {
-  const [now, setNow] = useState(() => Date.now());
+  const [, setTick] = useState(0);
   useEffect(() => {
-    const timer = window.setInterval(() => setNow(Date.now()), ms);
+    const timer = window.setInterval(() => setTick((t) => t + 1), ms);
     return () => window.clearInterval(timer);
   }, [ms]);
-  return now;
+  return Date.now();
 }
 
 /** True for a moment after `value` changes: rows flash when their price moves. */

@@ -1,7 +1,10 @@
 import { Component, type ErrorInfo, type ReactNode } from 'react';
 
 /** A page that throws shows what happened and a way back, instead of a blank screen. */
-export class ErrorBoundary extends Component<{ children: ReactNode; resetKey: string }, { error: Error | undefined }> {
+export class ErrorBoundary extends Component<
+  { children: ReactNode; resetKey: string },
+  { error: Error | undefined }
+> {
   override state = { error: undefined as Error | undefined };
 
   static getDerivedStateFromError(error: Error) {

@@ -1,7 +1,7 @@
 import { type QueryClient, useQueryClient } from '@tanstack/react-query';
 import { createContext, type ReactNode, useContext, useEffect, useMemo, useRef, useState } from 'react';
 import { keys } from '../api/endpoints';
-import type { AlertStreamEvent, PriceEvent, SymbolList } from '../api/types';
+import type { AlertStreamEvent, NotificationView, PriceEvent, SymbolList } from '../api/types';
 import { useToast } from '../components/Toasts';
 import { formatPrice } from '../format';
 import { paths } from '../routes';
@@ -14,6 +14,17 @@ export const POLL_MS = 30_000;
 const MAX_BACKOFF_MS = 30_000;
 
 type PriceListener = (event: PriceEvent) => void;
+type ConditionKind = NotificationView['condition'];
+
+/** The words of the server's condition texts ("price > 150"), for the toast of an alert. */
+const OPERATORS: Record<ConditionKind, string> = {
+  above: '>',
+  at_or_above: '>=',
+  below: '<',
+  at_or_below: '<=',
+  crosses_above: 'crosses above',
+  crosses_below: 'crosses below',
+};
 
 interface Live {
   status: LiveStatus;
@@ -113,7 +124,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
         toast({
           kind: 'alert',
           title: `${event.symbol} at ${formatPrice(event.price)}`,
-          body: `Your notification "${event.symbol} ${event.condition.replaceAll('_', ' ')} ${formatPrice(event.threshold)}" fired.`,
+          body: `Your notification "${event.symbol} price ${OPERATORS[event.condition as ConditionKind] ?? event.condition} ${event.threshold}" fired.`,
           link: { href: paths.alerts, label: 'See alert history' },
         });
         void queryClient.invalidateQueries({ queryKey: keys.alerts });

@@ -39,6 +39,8 @@ interface Plot {
   markers: ISeriesMarkersPluginApi<Time>;
   /** What the chart shows, extended in place by live prices. */
   bars: Bar[];
+  /** False once the series is removed from the chart: nothing may be done with it any more. */
+  alive: boolean;
 }
 
 interface Bar {
@@ -76,6 +78,7 @@ const tickDay = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numer
 const tickMonth = new Intl.DateTimeFormat(undefined, { month: 'short', year: 'numeric' });
 const crosshairTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const toDate = (time: Time) => new Date((time as number) * 1000);
+const removedCharts = new WeakSet<IChartApi>();
 
 /**
  * The price history of one symbol with lightweight-charts: a line or candles above, volume below, the
@@ -104,10 +107,7 @@ export function PriceChart(props: {
     if (!container.current) return;
     const c = createChart(container.current, {
       autoSize: true,
-      localization: {
-        timeFormatter: (time: Time) => crosshairTime.format(toDate(time)),
-        priceFormatter: formatPrice,
-      },
+      localization: { timeFormatter: (time: Time) => crosshairTime.format(toDate(time)) },
       timeScale: {
         timeVisible: true,
         secondsVisible: false,
@@ -119,6 +119,7 @@ export function PriceChart(props: {
     setChart(c);
     return () => {
       setChart(undefined);
+      removedCharts.add(c);
       c.remove();
     };
   }, []);
@@ -153,13 +154,17 @@ export function PriceChart(props: {
       { priceFormat: { type: 'volume' }, priceLineVisible: false },
       1,
     );
-    chart.panes()[1]?.setStretchFactor(0.25);
+    chart.panes()[1]?.setStretchFactor(0.3);
     setAll(series, volume, bars, props.kind, colors);
     const markers = createSeriesMarkers(series as ISeriesApi<SeriesType>, []);
     chart.timeScale().fitContent();
-    setPlot({ series, markers, bars });
+    const current: Plot = { series, markers, bars, alive: true };
+    setPlot(current);
     return () => {
+      current.alive = false;
       setPlot(undefined);
+      // On unmount the chart goes first (effects clean up in order), taking its series with it.
+      if (removedCharts.has(chart)) return;
       markers.detach();
       chart.removeSeries(series);
       chart.removeSeries(volume);
@@ -180,7 +185,8 @@ export function PriceChart(props: {
       }),
     );
     return () => {
-      for (const line of lines) plot.series.removePriceLine(line);
+      // Lines of a removed series went with it.
+      if (plot.alive) for (const line of lines) plot.series.removePriceLine(line);
     };
   }, [plot, props.notifications, colors]);
 
