@@ -83,7 +83,12 @@ async function waitFor(what: string, check: () => Promise<boolean> | boolean, ti
   }
 }
 
-async function startServer(databaseUrl: string, port: number, cwd: string): Promise<Proc> {
+async function startServer(
+  databaseUrl: string,
+  port: number,
+  cwd: string,
+  extra: Record<string, string> = {},
+): Promise<Proc> {
   const proc = stockwatch(
     ['server'],
     {
@@ -93,6 +98,7 @@ async function startServer(databaseUrl: string, port: number, cwd: string): Prom
       INGEST_TOKEN,
       PUBLIC_PRICES: 'true',
       LOG_LEVEL: 'warn',
+      ...extra,
     },
     cwd,
   );
@@ -312,4 +318,47 @@ describe('stockwatch client against a real stockwatch server on PostgreSQL', () 
     expect(second.output()).toMatch(/\d+ bars left from an earlier run go out first/);
     expect(second.output()).toMatch(/the server answers again: sent \d+ spooled bars/);
   }, 300_000);
+
+  it('fires a notification from the bars the client posted', async () => {
+    const cwd = tempDir('stockwatch-fire-');
+    const db = await database();
+    const port = await freePort();
+    const fixtures = await startFixtureServer(() => ({ file: IBM }));
+    cleanups.push(() => fixtures.close());
+    // The fixture's bars are from 2025: let the server evaluate prices of any age for this test.
+    await startServer(db.url, port, cwd, { ALERT_MAX_PRICE_AGE: '100000h' });
+    const base = `http://127.0.0.1:${port}`;
+    const signUp = await fetch(`${base}/auth/sign-up/email`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: base },
+      body: JSON.stringify({ email: 'ibm@example.com', password: 'password-ibm-1' }),
+    });
+    expect(signUp.status).toBe(200);
+    const cookie = signUp.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
+    const bars = parseIntraday(readFixture(IBM)).bars;
+    const last = bars[bars.length - 1]!;
+    const rule = await fetch(`${base}/notifications`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie, origin: base },
+      body: JSON.stringify({ symbol: 'IBM', condition: `price > ${Math.floor(last.price) - 1}` }),
+    });
+    expect(rule.status).toBe(201);
+
+    const client = stockwatch(
+      ['client', '--once'],
+      clientEnv(fixtures, port, path.join(cwd, 'client-data'), { SYMBOLS: 'IBM' }),
+      cwd,
+    );
+    expect(await client.exited).toBe(0);
+    const alerts = (await (await fetch(`${base}/alerts`, { headers: { cookie } })).json()) as {
+      data: Array<{ symbol: string; price: number; price_at: string }>;
+    };
+    // Only the newest bar of the batch is evaluated: one alert, at the close of 16:00 New York time.
+    expect(alerts.data).toEqual([
+      expect.objectContaining({ symbol: 'IBM', price: last.price, price_at: '2025-03-07T21:00:00.000Z' }),
+    ]);
+  }, 240_000);
 });
