@@ -3,7 +3,8 @@ import type { Database } from '../db/connect.ts';
 import { describeCondition } from '../notifications/conditions.ts';
 import { DELIVERIES_CHANNEL } from '../notifications/evaluator.ts';
 import type { Clock } from '../shared/clock.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
+import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
+import { ConflictError, NotFoundError } from '../shared/errors.ts';
 import type { AlertsRepo, AlertWithDeliveries } from './alerts.repo.ts';
 import type { AlertListQuery, AlertView } from './alerts.schemas.ts';
 import type { createMailboxRepo, createUserSettingsRepo } from './mailbox.repo.ts';
@@ -24,7 +25,8 @@ export function createAlertsService(deps: {
   const { db, repo } = deps;
   return {
     async list(caller: Caller, query: AlertListQuery) {
-      const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+      const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
+      const after = cursor && { firedAt: cursor.at, id: cursor.id };
       const rows = await repo.listForUser(db, caller.id, {
         limit: query.limit + 1,
         ...(after && { after }),
@@ -35,9 +37,7 @@ export function createAlertsService(deps: {
       return {
         data: page.map(toView),
         next_cursor:
-          rows.length > query.limit && last
-            ? Buffer.from(`${new Date(last.fired_at).toISOString()}|${last.id}`).toString('base64url')
-            : null,
+          rows.length > query.limit && last ? encodeCursor(new Date(last.fired_at), last.id) : null,
       };
     },
 
@@ -105,14 +105,4 @@ function toView(row: AlertWithDeliveries): AlertView {
       next_attempt_at: d.status === 'pending' ? iso(d.next_attempt_at) : null,
     })),
   };
-}
-
-function decodeCursor(cursor: string): { firedAt: Date; id: string } {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const firedAt = new Date(at ?? '');
-  if (!id || Number.isNaN(firedAt.getTime()))
-    throw new ValidationError(`Invalid cursor '${cursor}'`, [
-      { pointer: '/cursor', detail: 'use next_cursor as given' },
-    ]);
-  return { firedAt, id };
 }

@@ -1,6 +1,7 @@
 import type { Database } from '../db/connect.ts';
 import type { ChannelConfig, ConditionKind } from '../db/schema-notifications.ts';
 import type { Clock } from '../shared/clock.ts';
+import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { describeCondition, parseCondition } from './conditions.ts';
 import type { NotificationRow, NotificationsRepo } from './notifications.repo.ts';
@@ -72,7 +73,8 @@ export function createNotificationsService(deps: {
     },
 
     async list(caller: Caller, query: ListQuery) {
-      const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+      const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
+      const after = cursor && { createdAt: cursor.at, id: cursor.id };
       const rows = await repo.listForUser(db, caller.id, {
         limit: query.limit + 1,
         ...(after && { after }),
@@ -83,7 +85,7 @@ export function createNotificationsService(deps: {
       const now = clock.now();
       return {
         data: page.map((row) => toView(row, now)),
-        next_cursor: rows.length > query.limit && last ? encodeCursor(last) : null,
+        next_cursor: rows.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null,
       };
     },
 
@@ -177,18 +179,4 @@ export function toView(row: NotificationRow, now: Date): NotificationView {
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
   };
-}
-
-function encodeCursor(row: NotificationRow): string {
-  return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const createdAt = new Date(at ?? '');
-  if (!id || Number.isNaN(createdAt.getTime()))
-    throw new ValidationError(`Invalid cursor '${cursor}'`, [
-      { pointer: '/cursor', detail: 'use next_cursor as given' },
-    ]);
-  return { createdAt, id };
 }
