@@ -107,17 +107,45 @@ export function createNotificationsRepo() {
 
     /**
      * Claims every armed notification whose condition holds at its symbol's new price and whose
-     * cooldown has passed, and writes one alert and one delivery per channel for each: one statement
-     * for all the symbols of an ingest transaction.
+     * cooldown has passed, and writes one alert and one delivery per channel for each.
      *
-     * Candidates come from index range scans on (symbol, kind, threshold), so the cost is
-     * O(log n + matches) whatever the number of rules. The UPDATE re-checks the cooldown on the row it
-     * locks: when two transactions race for one rule, the second waits for the first, sees the new
-     * next_eligible_at, and skips it. A rule therefore fires at most once per cooldown, and an alert
-     * exists exactly when its claim committed.
+     * Two statements. The first finds candidates by index range scans on (symbol, kind, threshold)
+     * among armed rules: O(log n + matches) whatever the number of rules, and usually it finds none, so
+     * the second never runs. The second claims them by primary key (kept apart so that the planner
+     * never joins the UPDATE against the whole table) and re-checks everything on the row it locks:
+     * when two transactions race for one rule, the second waits for the first, sees the new
+     * next_eligible_at, and skips it; a rule edited meanwhile is judged by its new condition. A rule
+     * therefore fires at most once per cooldown, and an alert exists exactly when its claim committed.
      */
     async claimAndRecord(ex: Executor, prices: FreshPrice[], now: Date): Promise<ClaimedAlert[]> {
       if (prices.length === 0) return [];
+      const candidates = await queryRows<{ id: string; price: number; previous: number | null; at: Date }>(
+        ex,
+        sql`SELECT c.id, i.price, i.previous, i.at
+            FROM unnest(
+              ${sql.param(prices.map((p) => p.symbol))}::text[],
+              ${sql.param(prices.map((p) => p.price))}::float8[],
+              ${sql.param(prices.map((p) => p.previous))}::float8[],
+              ${sql.param(prices.map((p) => p.priceAt.toISOString()))}::timestamptz[]
+            ) AS i(symbol, price, previous, at)
+            CROSS JOIN LATERAL (
+              SELECT id FROM notifications WHERE symbol = i.symbol AND NOT paused AND NOT done
+                AND kind = 'above' AND threshold < i.price
+              UNION ALL SELECT id FROM notifications WHERE symbol = i.symbol AND NOT paused AND NOT done
+                AND kind = 'at_or_above' AND threshold <= i.price
+              UNION ALL SELECT id FROM notifications WHERE symbol = i.symbol AND NOT paused AND NOT done
+                AND kind = 'below' AND threshold > i.price
+              UNION ALL SELECT id FROM notifications WHERE symbol = i.symbol AND NOT paused AND NOT done
+                AND kind = 'at_or_below' AND threshold >= i.price
+              UNION ALL SELECT id FROM notifications WHERE symbol = i.symbol AND NOT paused AND NOT done
+                AND kind = 'crosses_above' AND threshold > i.previous AND threshold <= i.price
+              UNION ALL SELECT id FROM notifications WHERE symbol = i.symbol AND NOT paused AND NOT done
+                AND kind = 'crosses_below' AND threshold < i.previous AND threshold >= i.price
+            ) c`,
+      );
+      if (candidates.length === 0) return [];
+      // The same order in every transaction: two claims of overlapping rules cannot deadlock.
+      candidates.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       const nowIso = now.toISOString();
       const rows = await queryRows<{
         alert_id: string;
@@ -131,29 +159,13 @@ export function createNotificationsRepo() {
         channels: ChannelConfig[];
       }>(
         ex,
-        sql`WITH input AS (
+        sql`WITH c AS (
               SELECT * FROM unnest(
-                ${sql.param(prices.map((p) => p.symbol))}::text[],
-                ${sql.param(prices.map((p) => p.price))}::float8[],
-                ${sql.param(prices.map((p) => p.previous))}::float8[],
-                ${sql.param(prices.map((p) => p.priceAt.toISOString()))}::timestamptz[]
-              ) AS i(symbol, price, previous, at)
-            ),
-            candidates AS (
-              SELECT c.id, i.price, i.at FROM input i CROSS JOIN LATERAL (
-                SELECT id FROM notifications WHERE symbol = i.symbol AND NOT paused AND NOT done
-                  AND kind = 'above' AND threshold < i.price
-                UNION ALL SELECT id FROM notifications WHERE symbol = i.symbol AND NOT paused AND NOT done
-                  AND kind = 'at_or_above' AND threshold <= i.price
-                UNION ALL SELECT id FROM notifications WHERE symbol = i.symbol AND NOT paused AND NOT done
-                  AND kind = 'below' AND threshold > i.price
-                UNION ALL SELECT id FROM notifications WHERE symbol = i.symbol AND NOT paused AND NOT done
-                  AND kind = 'at_or_below' AND threshold >= i.price
-                UNION ALL SELECT id FROM notifications WHERE symbol = i.symbol AND NOT paused AND NOT done
-                  AND kind = 'crosses_above' AND threshold > i.previous AND threshold <= i.price
-                UNION ALL SELECT id FROM notifications WHERE symbol = i.symbol AND NOT paused AND NOT done
-                  AND kind = 'crosses_below' AND threshold < i.previous AND threshold >= i.price
-              ) c
+                ${sql.param(candidates.map((c) => c.id))}::uuid[],
+                ${sql.param(candidates.map((c) => c.price))}::float8[],
+                ${sql.param(candidates.map((c) => c.previous))}::float8[],
+                ${sql.param(candidates.map((c) => new Date(c.at).toISOString()))}::timestamptz[]
+              ) AS c(id, price, previous, at)
             ),
             claimed AS (
               UPDATE notifications n
@@ -161,10 +173,18 @@ export function createNotificationsRepo() {
                   next_eligible_at = c.at + make_interval(mins => n.cooldown_minutes),
                   done = (n.trigger = 'once'),
                   fire_count = n.fire_count + 1
-              FROM candidates c
+              FROM c
               WHERE n.id = c.id AND NOT n.paused AND NOT n.done
                 AND (n.expires_at IS NULL OR n.expires_at > ${nowIso}::timestamptz)
                 AND (n.next_eligible_at IS NULL OR n.next_eligible_at <= c.at)
+                AND CASE n.kind
+                  WHEN 'above' THEN n.threshold < c.price
+                  WHEN 'at_or_above' THEN n.threshold <= c.price
+                  WHEN 'below' THEN n.threshold > c.price
+                  WHEN 'at_or_below' THEN n.threshold >= c.price
+                  WHEN 'crosses_above' THEN n.threshold > c.previous AND n.threshold <= c.price
+                  WHEN 'crosses_below' THEN n.threshold < c.previous AND n.threshold >= c.price
+                  ELSE false END
               RETURNING n.id, n.user_id, n.symbol, n.kind, n.threshold, n.channels, c.price, c.at
             ),
             recorded AS (
