@@ -26,7 +26,8 @@ export type MailboxWriter = (message: {
 export function createEmailChannel(config: EmailTransportConfig, writeMailbox: MailboxWriter): Channel {
   const transport =
     config.kind === 'smtp'
-      ? nodemailer.createTransport(config.url)
+      ? // A few long-lived connections: a burst of alerts would otherwise pay a handshake per message.
+        nodemailer.createTransport(pooled(config.url))
       : config.kind === 'ses'
         ? nodemailer.createTransport({
             SES: {
@@ -64,4 +65,16 @@ export function createEmailChannel(config: EmailTransportConfig, writeMailbox: M
       }
     },
   };
+}
+
+/** The SMTP URL with nodemailer's pool options, unless the URL sets them itself. */
+function pooled(smtpUrl: string): string {
+  const url = new URL(smtpUrl);
+  for (const [key, value] of [
+    ['pool', 'true'],
+    ['maxConnections', '5'],
+    ['maxMessages', '500'],
+  ] as const)
+    if (!url.searchParams.has(key)) url.searchParams.set(key, value);
+  return url.toString();
 }
