@@ -25,6 +25,8 @@ const API = [
   '/docs',
   '/health',
   '/ready',
+  '/metrics',
+  '/operator',
 ];
 
 export default defineConfig({
@@ -46,12 +48,8 @@ export default defineConfig({
           // A browser opening a dashboard page that shares its path with the API (/notifications,
           // /alerts, …) gets the page, as from the server; fetches go through to the API.
           bypass: (req) => (isPageNavigation(req) ? '/index.html' : undefined),
-          // The server takes cookie-authenticated writes from its own origin only (CSRF protection):
-          // present the proxied requests as coming from it.
-          configure: (proxy) =>
-            proxy.on('proxyReq', (proxyReq) => {
-              if (proxyReq.getHeader('origin')) proxyReq.setHeader('origin', new URL(target).origin);
-            }),
+          // No header rewriting: the Host and Origin of the page (this dev server on localhost) match, which
+          // is what the server's CSRF check asks of a loopback origin when PUBLIC_URL is unset.
         },
       ]),
     ),

@@ -145,9 +145,10 @@ function SignOut({ email }: { email: string }) {
   const signOut = useMutation({
     mutationFn: endpoints.signOut,
     onSuccess: () => {
-      queryClient.clear();
-      queryClient.setQueryData(keys.session, null);
       navigate('/');
+      // The sign-in screen replaces the pages, then nothing of this user's data stays in memory.
+      queryClient.setQueryData(keys.session, null);
+      queryClient.removeQueries({ predicate: (query) => query.queryKey[0] !== keys.session[0] });
     },
     onError: (error) => toast({ kind: 'error', title: 'Could not sign out', body: errorMessage(error) }),
   });

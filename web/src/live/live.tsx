@@ -79,7 +79,12 @@ export function LiveProvider({ children }: { children: ReactNode }) {
 
   const live = useMemo<Omit<Live, 'status'>>(
     () => ({
-      watch: (list) => setSymbols([...list].sort().join(',')),
+      // A page that needs fewer symbols keeps the open stream: reconnecting costs more than the extra prices.
+      watch: (list) =>
+        setSymbols((current) => {
+          const open = new Set(current.split(','));
+          return current && list.every((s) => open.has(s)) ? current : [...list].sort().join(',');
+        }),
       onPrice(listener) {
         listeners.current.add(listener);
         return () => listeners.current.delete(listener);

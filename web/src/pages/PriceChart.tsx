@@ -111,6 +111,8 @@ export function PriceChart(props: {
       timeScale: {
         timeVisible: true,
         secondsVisible: false,
+        // Room on the right for the newest bar's marker and for what the live stream adds.
+        rightOffset: 8,
         tickMarkFormatter: (time: Time, type: number) =>
           (type <= 1 ? tickMonth : type === 2 ? tickDay : tickTime).format(toDate(time)),
       },
@@ -154,7 +156,9 @@ export function PriceChart(props: {
       { priceFormat: { type: 'volume' }, priceLineVisible: false },
       1,
     );
-    chart.panes()[1]?.setStretchFactor(0.3);
+    const [pricePane, volumePane] = chart.panes();
+    pricePane?.setStretchFactor(1);
+    volumePane?.setStretchFactor(0.3);
     setAll(series, volume, bars, props.kind, colors);
     const markers = createSeriesMarkers(series as ISeriesApi<SeriesType>, []);
     chart.timeScale().fitContent();

@@ -36,6 +36,7 @@ export default function SymbolPage({ symbol }: { symbol: string }) {
   useLiveSymbols([symbol]);
   const theme = useTheme();
   const poll = usePollInterval(60_000);
+  const pollSummary = usePollInterval(5 * 60_000);
   const [range, setRange] = useState<RangeName>('1D');
   const [kind, setKind] = useState<ChartKind>('line');
   const [custom, setCustom] = useState(() => ({
@@ -46,7 +47,7 @@ export default function SymbolPage({ symbol }: { symbol: string }) {
   const summary = useQuery({
     queryKey: keys.symbols,
     queryFn: endpoints.symbols,
-    refetchInterval: usePollInterval(5 * 60_000),
+    refetchInterval: pollSummary,
     select: (list) => list.data.find((s) => s.symbol === symbol),
   });
   const rangeKey = range === 'custom' ? `custom:${custom.start}:${custom.end}` : range;

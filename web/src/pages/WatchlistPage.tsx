@@ -120,13 +120,13 @@ function WatchRow(props: {
     .join('; ');
 
   return (
-    <tr className={`trend-${trend}${flash ? ' flash' : ''}`} data-symbol={s.symbol}>
+    <tr className={`trend-${trend}`} data-symbol={s.symbol}>
       <th scope="row">
         <Link href={paths.symbol(s.symbol)} className="row-link">
           {s.symbol}
         </Link>
       </th>
-      <td className="num price">{formatPrice(s.price)}</td>
+      <td className={`num price${flash ? ' flash' : ''}`}>{formatPrice(s.price)}</td>
       <td className="num change">
         <span className="visually-hidden">{trend === 'up' ? 'up ' : trend === 'down' ? 'down ' : ''}</span>
         {formatChange(s.change)}
