@@ -202,6 +202,8 @@ export function freePort(): Promise<number> {
  */
 export async function startServer(options: {
   command: 'server' | 'all';
+  /** Another build of the program to start (e.g. a copy under test); default bin/stockwatch.mjs. */
+  bin?: string;
   env?: Record<string, string>;
   dataDir?: string;
   healthTimeoutMs?: number;
@@ -220,7 +222,7 @@ export async function startServer(options: {
     ...options.env,
   };
   const started = performance.now();
-  const child = spawn(process.execPath, [BIN, options.command], {
+  const child = spawn(process.execPath, [options.bin ?? BIN, options.command], {
     cwd: dataDir,
     env,
     stdio: ['ignore', log, log],
@@ -275,6 +277,8 @@ export function serverEnv(databaseUrl: string): Record<string, string> {
     // Far above anything a bench sends in a minute from one address.
     RATE_LIMIT_PER_MINUTE: '1000000',
     INGEST_RATE_LIMIT_PER_MINUTE: '1000000',
+    // History is read without signing in: the benches measure prices, not the session or token lookup.
+    PUBLIC_PRICES: 'true',
   };
 }
 
