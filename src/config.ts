@@ -131,6 +131,15 @@ const envSchema = z.object({
   NOTIFIER_SWEEP_INTERVAL: duration('2s'),
   DELIVERY_LEASE: duration('30s'),
   DELIVERY_RETRY_BACKOFF: duration('2s'),
+  // Operations (src/metrics, src/shutdown.ts, src/prices/retention.ts).
+  METRICS_TOKEN: z.preprocess(
+    emptyToUndefined,
+    z.string().min(16, 'must be at least 16 characters').optional(),
+  ),
+  METRICS_PORT: z.preprocess(emptyToUndefined, int(1, 65535).optional()),
+  SHUTDOWN_TIMEOUT: duration('10s'),
+  RETENTION_DAYS: z.preprocess(emptyToUndefined, int(0, 36_500).default(90)),
+  RETENTION_INTERVAL: duration('1h'),
   // Accounts and security (src/auth, src/http/security.ts).
   BETTER_AUTH_SECRET: secret,
   AUTH_SECRET: secret,
@@ -183,6 +192,9 @@ const envSchema = z.object({
   ),
 });
 
+/** Every variable the schema reads: deploy files are checked against it (test/deploy.test.ts). */
+export const ENV_VARIABLES: readonly string[] = Object.freeze(Object.keys(envSchema.shape));
+
 export type Config = Readonly<{
   port: number;
   host: string;
@@ -223,6 +235,15 @@ export type Config = Readonly<{
     | { kind: 'mailbox' };
   webhookAllowPrivate: boolean;
   notifier: { sweepMs: number; leaseMs: number; backoffMs: number };
+  /**
+   * `GET /metrics`: with `token` set it wants `Authorization: Bearer <token>`. `port`: a listener of its
+   * own with /health and /metrics in every role (the notifier and the client have no API listener).
+   */
+  metrics: { token: string | undefined; port: number | undefined };
+  /** How long a role may take to stop on SIGTERM before it is forced to exit. */
+  shutdownTimeoutMs: number;
+  /** Minute prices older than `days` are rolled up into hourly bars (0: kept forever), every `intervalMs`. */
+  retention: { days: number; intervalMs: number };
   /** BETTER_AUTH_SECRET or AUTH_SECRET; unset: generated once into DATA_DIR. */
   authSecret: string | undefined;
   /** Sign-in with Google (any OpenID provider at `issuerUrl`), when both client id and secret are set. */
@@ -295,6 +316,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
       leaseMs: e.DELIVERY_LEASE,
       backoffMs: e.DELIVERY_RETRY_BACKOFF,
     },
+    metrics: { token: e.METRICS_TOKEN, port: e.METRICS_PORT },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
+    retention: { days: e.RETENTION_DAYS, intervalMs: e.RETENTION_INTERVAL },
     authSecret: e.BETTER_AUTH_SECRET ?? e.AUTH_SECRET,
     google: googleConfig(e.GOOGLE_CLIENT_ID, e.GOOGLE_CLIENT_SECRET, e.GOOGLE_ISSUER_URL),
     publicPrices: e.PUBLIC_PRICES,

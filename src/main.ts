@@ -6,9 +6,11 @@ import { type Config, ConfigError, loadConfig } from './config.ts';
 import { buildApp } from './http/app.ts';
 import { createLogger } from './logger.ts';
 import { openClient, runClientCommand } from './market-data/start.ts';
+import { type OpsServer, processMetrics, startOpsServer } from './metrics/ops-server.ts';
 import { assertNoEmbeddedServer, OperatorError, serverInfoPath } from './operator.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { systemClock } from './shared/clock.ts';
+import { graceFor, listenForShutdown, type Shutdown } from './shutdown.ts';
 
 const USAGE = `Usage: stockwatch <command>
 
@@ -36,19 +38,24 @@ async function main(argv: string[]) {
     return command ? 0 : 1;
   }
   const config = loadConfig();
+  const longRunning =
+    ['all', 'server', 'notifier'].includes(command) || (command === 'client' && !values.once);
+  const shutdown = longRunning
+    ? listenForShutdown({ timeoutMs: config.shutdownTimeoutMs, log: createLogger(config) })
+    : undefined;
   switch (command) {
     case 'all':
-      return serve(config, { withClient: config.marketDataProvider !== 'none', withNotifier: true });
+      return serve(
+        config,
+        { withClient: config.marketDataProvider !== 'none', withNotifier: true },
+        shutdown!,
+      );
     case 'server':
-      return serve(config, { withClient: false, withNotifier: false });
+      return serve(config, { withClient: false, withNotifier: false }, shutdown!);
     case 'notifier':
-      return runNotifier(config);
+      return runNotifier(config, shutdown!);
     case 'client':
-      return runClientCommand(config, {
-        once: values.once === true,
-        logger: createLogger(config),
-        clock: systemClock,
-      });
+      return runClient(config, values.once === true, shutdown);
     case 'migrate':
       return migrate(config);
     case 'users':
@@ -60,21 +67,38 @@ async function main(argv: string[]) {
   }
 }
 
-/** Resolves on SIGINT or SIGTERM; a second Ctrl-C exits at once. */
-async function untilSignal(logger: { info(message: string): void }) {
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info(`${signal} received, shutting down`);
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+/** METRICS_PORT, when set: /health and /metrics on a listener of their own. */
+async function startOps(config: Config, metrics: { render(): Promise<string>; contentType: string }) {
+  if (!config.metrics.port) return undefined;
+  return startOpsServer({
+    host: config.host,
+    port: config.metrics.port,
+    render: () => metrics.render(),
+    contentType: metrics.contentType,
+    ...(config.metrics.token && { token: config.metrics.token }),
   });
-  process.once('SIGINT', () => process.exit(130));
 }
 
-/** The notification service alone: no HTTP, just the delivery loop against the shared database. */
-async function runNotifier(config: Config) {
+async function runClient(config: Config, once: boolean, shutdown: Shutdown | undefined) {
+  const ops: OpsServer | undefined = once ? undefined : await startOps(config, processMetrics());
+  try {
+    return await runClientCommand(config, {
+      once,
+      logger: createLogger(config),
+      clock: systemClock,
+      ...(shutdown && { stopped: shutdown.requested }),
+    });
+  } finally {
+    await ops?.close();
+  }
+}
+
+/**
+ * The notification service alone: no HTTP API, just the delivery loop against the shared database.
+ * On SIGTERM it stops claiming, lets sends in flight finish for most of SHUTDOWN_TIMEOUT, and releases
+ * the leases of those that did not, so another notifier takes them over at once.
+ */
+async function runNotifier(config: Config, shutdown: Shutdown) {
   if (!config.databaseUrl || config.databaseUrl === 'memory://')
     throw new OperatorError(
       'stockwatch notifier needs DATABASE_URL (PostgreSQL): with the embedded database, `stockwatch all` runs the notifier itself',
@@ -83,11 +107,14 @@ async function runNotifier(config: Config) {
   const runtime = await createRuntime(config, { logger });
   await runtime.database.migrate();
   const notifier = runtime.makeNotifier(`notifier-${process.pid}`);
+  const ops = await startOps(config, runtime.metrics);
   notifier.start();
   logger.info('notifier started');
-  await untilSignal(logger);
-  await notifier.stop();
+  await shutdown.requested;
+  await notifier.stop(graceFor(shutdown));
+  await ops?.close();
   await runtime.close();
+  logger.info('notifier stopped');
   return 0;
 }
 
@@ -101,7 +128,17 @@ async function migrate(config: Config) {
   return 0;
 }
 
-async function serve(config: Config, roles: { withClient: boolean; withNotifier: boolean }) {
+/**
+ * The API (and, for `all`, the client and the notifier). On SIGTERM: the in-process client stops and
+ * keeps what it did not send in its spool, the notifier finishes or releases its sends, the listener
+ * stops accepting, live streams end, requests in flight complete and ingest writes commit, then the
+ * connections close.
+ */
+async function serve(
+  config: Config,
+  roles: { withClient: boolean; withNotifier: boolean },
+  shutdown: Shutdown,
+) {
   const logger = createLogger(config);
   if (!config.databaseUrl) assertNoEmbeddedServer(config.dataDir);
   const runtime = await createRuntime(config, { logger });
@@ -110,18 +147,24 @@ async function serve(config: Config, roles: { withClient: boolean; withNotifier:
   await app.listen({ port: config.port, host: config.host });
   const address = localAddress(app, config);
   writeServerInfo(runtime, address);
+  const ops = await startOps(config, runtime.metrics);
 
   const client = roles.withClient ? await startInProcessClient(runtime, address) : undefined;
   const notifier = roles.withNotifier ? runtime.makeNotifier(`all-${process.pid}`) : undefined;
   notifier?.start();
+  const retention = runtime.makeRetentionJob(`server-${process.pid}`);
+  retention.start(config.retention.intervalMs);
   logger.info(`Stockwatch is up: ${config.publicUrl ?? address} (API docs at /docs)`);
 
-  await untilSignal(logger);
+  await shutdown.requested;
   await client?.close();
-  await notifier?.stop();
+  await notifier?.stop(graceFor(shutdown));
+  await retention.stop();
   await app.close();
+  await ops?.close();
   await runtime.close();
   rmSync(serverInfoPath(config.dataDir), { force: true });
+  logger.info('stopped');
   return 0;
 }
 

@@ -15,11 +15,17 @@ import { connectDatabase, type DatabaseHandle } from './db/connect.ts';
 import { createEventHub } from './events/hub.ts';
 import { createClientStatusRepo } from './market-data/client-status.repo.ts';
 import { createClientStatusService } from './market-data/client-status.service.ts';
+import { timedEvaluation, withIngestMetrics } from './metrics/instrument.ts';
+import { createMetricsRepo } from './metrics/metrics.repo.ts';
+import { createMetrics } from './metrics/metrics.ts';
+import { registerScrapeGauges } from './metrics/scrape.ts';
 import { createEvaluator } from './notifications/evaluator.ts';
 import { createNotificationsRepo } from './notifications/notifications.repo.ts';
 import { createNotificationsService } from './notifications/notifications.service.ts';
 import { createPricesRepo } from './prices/prices.repo.ts';
 import { createPricesService } from './prices/prices.service.ts';
+import { createRetentionRepo } from './prices/retention.repo.ts';
+import { createRetentionJob } from './prices/retention.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
 import { loadSecrets, type Secrets } from './shared/secrets.ts';
 
@@ -40,25 +46,34 @@ export async function createRuntime(config: Config, options: { logger: Logger; c
   });
   const bus: Bus = createBus(config.redisUrl, (error) => options.logger.warn({ err: error }, 'bus error'));
 
+  // One registry per runtime, handed to what counts; GET /metrics renders it.
+  const metrics = createMetrics();
   const notificationsRepo = createNotificationsRepo();
   const mailboxRepo = createMailboxRepo();
   const settingsRepo = createUserSettingsRepo();
-  const prices = createPricesService({
-    db: database.db,
-    transaction: database.transaction,
-    repo: createPricesRepo(),
-    bus,
-    clock,
-    // PGlite has one connection; on PostgreSQL a few transactions in flight keep the pool busy.
-    maxConcurrentWrites: database.kind === 'pglite' ? 1 : 4,
-    maxRowsPerWrite: config.ingestBatchMax,
-    onFreshPrices: createEvaluator({
-      repo: notificationsRepo,
+  const prices = withIngestMetrics(
+    createPricesService({
+      db: database.db,
+      transaction: database.transaction,
+      repo: createPricesRepo(),
       bus,
       clock,
-      maxPriceAgeMs: config.alertMaxPriceAgeMs,
+      // PGlite has one connection; on PostgreSQL a few transactions in flight keep the pool busy.
+      maxConcurrentWrites: database.kind === 'pglite' ? 1 : 4,
+      maxRowsPerWrite: config.ingestBatchMax,
+      onFreshPrices: timedEvaluation(
+        createEvaluator({
+          repo: notificationsRepo,
+          bus,
+          clock,
+          maxPriceAgeMs: config.alertMaxPriceAgeMs,
+          onFired: (fired) => metrics.alertsFired(fired.length),
+        }),
+        metrics,
+      ),
     }),
-  });
+    metrics,
+  );
   const notifications = createNotificationsService({
     db: database.db,
     repo: notificationsRepo,
@@ -77,6 +92,14 @@ export async function createRuntime(config: Config, options: { logger: Logger; c
   });
 
   const hub = createEventHub(bus);
+  const clientStatus = createClientStatusService({ db: database.db, repo: createClientStatusRepo(), clock });
+  const metricsRepo = createMetricsRepo();
+  registerScrapeGauges(metrics, {
+    sseClients: hub.size,
+    deliveryBacklog: () => metricsRepo.deliveryBacklog(database.db, clock.now()),
+    clients: async () => (await clientStatus.list()).clients,
+    now: () => clock.now(),
+  });
 
   /** The notification service role; `stockwatch all` and `stockwatch notifier` start one. */
   const makeNotifier = (workerId: string) =>
@@ -98,6 +121,19 @@ export async function createRuntime(config: Config, options: { logger: Logger; c
       leaseMs: config.notifier.leaseMs,
       sweepMs: config.notifier.sweepMs,
       backoffMs: config.notifier.backoffMs,
+      metrics: metrics.deliveries,
+    });
+
+  /** RETENTION_DAYS: every server schedules it; one at a time does the work. */
+  const makeRetentionJob = (workerId: string) =>
+    createRetentionJob({
+      db: database.db,
+      transaction: database.transaction,
+      repo: createRetentionRepo(),
+      clock,
+      log: options.logger.child({ job: 'retention' }),
+      workerId,
+      days: config.retention.days,
     });
 
   return {
@@ -113,9 +149,11 @@ export async function createRuntime(config: Config, options: { logger: Logger; c
       prices,
       notifications,
       alerts,
-      clientStatus: createClientStatusService({ db: database.db, repo: createClientStatusRepo(), clock }),
+      clientStatus,
     },
+    metrics,
     makeNotifier,
+    makeRetentionJob,
     hub,
     async close() {
       await prices.drain();

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/bus.ts';
 import type { Database } from '../db/connect.ts';
+import type { DeliveryMetrics } from '../metrics/metrics.ts';
 import { DELIVERIES_CHANNEL } from '../notifications/evaluator.ts';
 import type { Clock } from '../shared/clock.ts';
 import { type Channel, DeliveryError } from './channels/channel.ts';
@@ -26,6 +27,8 @@ export interface NotifierOptions {
   backoffMs: number;
   batchSize?: number;
   random?: () => number;
+  /** Told the outcome and time of every attempt. */
+  metrics?: DeliveryMetrics;
 }
 
 /**
@@ -49,10 +52,14 @@ export function createNotifier(options: NotifierOptions) {
 
   async function deliver(d: LeasedDelivery) {
     inFlight.add(d.id);
+    const started = performance.now();
+    const attempted = (outcome: 'sent' | 'retry' | 'failed') =>
+      options.metrics?.attempt(d.channel.type, outcome, (performance.now() - started) / 1000);
     try {
       const channel = d.channel.type === 'webhook' ? options.channels.webhook : options.channels.email;
       await channel.send(d, renderAlertMessage(d, options.publicUrl));
       await repo.markSent(db, d.id, clock.now());
+      attempted('sent');
       log.info(
         { delivery: d.id, alert: d.alertId, channel: d.channel.type, attempts: d.attempts },
         'delivery sent',
@@ -69,6 +76,7 @@ export function createNotifier(options: NotifierOptions) {
       await repo
         .markAttemptFailed(db, { id: d.id, workerId, error: reason, retryAt })
         .catch((e: unknown) => log.warn({ err: e, delivery: d.id }, 'could not record a failed attempt'));
+      attempted(final ? 'failed' : 'retry');
       log.warn({ delivery: d.id, attempts: d.attempts, final, error: reason }, 'delivery attempt failed');
     } finally {
       inFlight.delete(d.id);

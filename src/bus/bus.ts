@@ -13,6 +13,8 @@ export interface Bus {
   publish(channel: string, message: unknown): Promise<void>;
   /** Returns the function that unsubscribes. */
   subscribe(channel: string, handler: Handler): () => void;
+  /** True when the bus can carry messages now (Redis: both connections up and a PING answered). */
+  ping(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -33,6 +35,9 @@ export function createMemoryBus(): Bus {
       emitter.on(channel, handler);
       return () => emitter.off(channel, handler);
     },
+    async ping() {
+      return true;
+    },
     async close() {
       emitter.removeAllListeners();
     },
@@ -40,6 +45,7 @@ export function createMemoryBus(): Bus {
 }
 
 const CHANNEL_PREFIX = 'stockwatch:';
+const PING_TIMEOUT_MS = 1000;
 
 function createRedisBus(redisUrl: string, onError: (error: Error) => void): Bus {
   const options = { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false };
@@ -74,6 +80,19 @@ function createRedisBus(redisUrl: string, onError: (error: Error) => void): Bus 
         counts.set(channel, left);
         if (left === 0) subscriber.unsubscribe(CHANNEL_PREFIX + channel).catch(onError);
       };
+    },
+    async ping() {
+      if (publisher.status !== 'ready' || subscriber.status !== 'ready') return false;
+      // Without the offline queue a PING fails at once when the link is down; the timer covers a hung one.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS);
+      });
+      const answer = publisher.ping().then(
+        () => true,
+        () => false,
+      );
+      return Promise.race([answer, timeout]).finally(() => clearTimeout(timer));
     },
     async close() {
       await local.close();

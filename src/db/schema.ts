@@ -42,4 +42,5 @@ export const clientStatus = pgTable('client_status', {
   reportedAt: timestamp('reported_at', { withTimezone: true, mode: 'date' }).notNull().default(sql`now()`),
 });
 export * from '../auth/auth.schema.ts';
+export * from './schema-jobs.ts';
 export * from './schema-notifications.ts';

@@ -1,8 +1,16 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import { alertsRoutes } from '../alerts/alerts.routes.ts';
 import { priceReadAccess, registerAuth } from '../auth/index.ts';
 import { eventsRoutes } from '../events/events.routes.ts';
 import { clientStatusRoutes } from '../market-data/client-status.routes.ts';
+import { metricsRoutes } from '../metrics/metrics.routes.ts';
 import { notificationsRoutes } from '../notifications/notifications.routes.ts';
 import { pricesRoutes } from '../prices/prices.routes.ts';
 import type { Runtime } from '../runtime.ts';
@@ -21,6 +29,8 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
     bodyLimit: 256 * 1024,
     // Request ids make one request's log lines easy to find.
     requestIdHeader: 'x-request-id',
+    // Unique across servers and restarts (Fastify's own ids restart at req-1 in every process).
+    genReqId: () => randomUUID(),
     logController: new CompletedRequestsOnly(),
     // Behind Caddy the client's address is in X-Forwarded-For; trusted only from TRUST_PROXY.
     trustProxy: trustProxyOption(runtime.config.trustProxy),
@@ -32,12 +42,17 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
 
   registerErrorHandling(app);
+  // The id goes back to the caller, who can quote it; it finds the request's log line.
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
   await registerSecurityHeaders(app, runtime.config);
   await registerRateLimit(app, { config: runtime.config, isIngestToken: runtime.auth.isIngestToken });
   await registerOpenApi(app);
   registerAuth(app, { auth: runtime.auth, config: runtime.config });
 
-  healthRoutes(app, { db: runtime.database.db });
+  healthRoutes(app, { db: runtime.database.db, bus: runtime.bus });
+  metricsRoutes(app, { metrics: runtime.metrics, token: runtime.config.metrics.token });
   pricesRoutes(app, {
     prices: runtime.services.prices,
     checkIngestToken: runtime.checkIngestToken,
@@ -60,7 +75,16 @@ function trustProxyOption(setting: boolean | number | string[]) {
   return typeof setting === 'number' ? (_address: string, hop: number) => hop < setting : setting;
 }
 
-/** One log line per request (when it completes, with status and time) instead of two. */
+/**
+ * One log line per request, when it completes, instead of two: it carries the request id (reqId), the
+ * method and URL (req), the status (res.statusCode) and the time in milliseconds (responseTime).
+ */
 class CompletedRequestsOnly extends LogController {
   override incomingRequest() {}
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply) {
+    if (this.isLogDisabled(request)) return;
+    const fields = { req: request, res: reply, responseTime: reply.elapsedTime };
+    if (error) reply.log.error({ ...fields, err: error }, 'request errored');
+    else reply.log.info(fields, 'request completed');
+  }
 }

@@ -126,7 +126,13 @@ export async function openClient(
  */
 export async function runClientCommand(
   config: Config,
-  options: { once: boolean; logger: Logger; clock: Clock },
+  options: {
+    once: boolean;
+    logger: Logger;
+    clock: Clock;
+    /** Resolves when the client should stop; by default its own SIGINT/SIGTERM listener. */
+    stopped?: Promise<unknown>;
+  },
 ): Promise<number> {
   const { logger } = options;
   if (config.marketDataProvider === 'none') {
@@ -157,15 +163,16 @@ export async function runClientCommand(
   }
 
   client.start();
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info(`${signal} received, stopping the client (unsent bars stay in the spool)`);
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  process.once('SIGINT', () => process.exit(130));
+  await (options.stopped ??
+    new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        logger.info(`${signal} received, stopping the client (unsent bars stay in the spool)`);
+        resolve();
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    }));
   await client.close();
+  logger.info('client stopped (unsent bars stay in the spool)');
   return 0;
 }
