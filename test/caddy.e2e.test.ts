@@ -1,11 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, freePort, REPO_ROOT } from './helpers/process.ts';
+import { startCaddy } from './helpers/caddy.ts';
+import { freePort } from './helpers/process.ts';
 import { createTestApp, type TestApp } from './helpers/runtime.ts';
 import { cookiesOf } from './helpers/users.ts';
 
@@ -38,11 +35,9 @@ function request(
   });
 }
 
-describe.skipIf(!existsSync('/usr/bin/caddy'))('HTTPS through Caddy (deploy/Caddyfile)', () => {
+describe('HTTPS through Caddy (deploy/Caddyfile)', () => {
   let t: TestApp;
-  let caddy: ChildProcess;
-  let caddyLog = '';
-  let home: string;
+  let caddy: Awaited<ReturnType<typeof startCaddy>>;
   let httpPort: number;
   let httpsPort: number;
   let ca: Buffer;
@@ -55,47 +50,19 @@ describe.skipIf(!existsSync('/usr/bin/caddy'))('HTTPS through Caddy (deploy/Cadd
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     const appPort = (t.app.server.address() as { port: number }).port;
 
-    // Caddy keeps its CA and certificates under HOME; a throw-away one per run.
-    home = mkdtempSync(path.join(tmpdir(), 'stockwatch-caddy-'));
-    caddy = spawn(
-      'caddy',
-      ['run', '--config', path.join(REPO_ROOT, 'deploy/Caddyfile'), '--adapter', 'caddyfile'],
-      {
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: home,
-          XDG_DATA_HOME: path.join(home, 'data'),
-          XDG_CONFIG_HOME: path.join(home, 'config'),
-          DOMAIN: 'localhost',
-          HTTP_PORT: String(httpPort),
-          HTTPS_PORT: String(httpsPort),
-          UPSTREAMS: `127.0.0.1:${appPort}`,
-          CADDY_ADMIN: 'off',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    caddy.stdout?.on('data', (c: Buffer) => (caddyLog += c.toString()));
-    caddy.stderr?.on('data', (c: Buffer) => (caddyLog += c.toString()));
-    const rootCert = path.join(home, 'data/caddy/pki/authorities/local/root.crt');
-    await eventually(async () => {
-      if (caddy.exitCode !== null) throw new Error(`caddy exited:\n${caddyLog}`);
-      if (!existsSync(rootCert)) return false;
-      ca = readFileSync(rootCert);
-      return request(https, `https://localhost:${httpsPort}/health`, { ca })
-        .then((r) => r.status === 200)
-        .catch(() => false);
-    }, 30_000);
+    caddy = await startCaddy({
+      upstream: `127.0.0.1:${appPort}`,
+      httpPort,
+      httpsPort,
+      env: { DOMAIN: 'localhost' },
+      timeoutMs: 30_000,
+    });
+    ca = caddy.ca;
   });
 
   afterAll(async () => {
-    if (caddy && caddy.exitCode === null) {
-      const exited = new Promise((resolve) => caddy.once('exit', resolve));
-      caddy.kill('SIGTERM');
-      await exited;
-    }
+    await caddy?.stop();
     await t?.close();
-    if (home) rmSync(home, { recursive: true, force: true });
   });
 
   it('serves HTTPS with a certificate from its internal CA, and HSTS', async () => {

@@ -42,7 +42,7 @@ const DOC_SHOTS = path.join(REPO_ROOT, 'docs/screenshots');
 const EMAIL = 'ada@example.com';
 const PASSWORD = 'correct horse battery staple';
 
-describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('dashboard in a real browser', () => {
+describe('dashboard in a real browser', () => {
   let server: RunningProcess;
   let dataDir: string;
   let profileDir: string;

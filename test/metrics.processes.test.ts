@@ -1,12 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCaddy } from './helpers/caddy.ts';
 import { insertUser } from './helpers/db-users.ts';
-import { eventually, freePort, REPO_ROOT, spawnStockwatch } from './helpers/process.ts';
+import { eventually, freePort, spawnStockwatch } from './helpers/process.ts';
 import { createTestApp, createTestDatabase, type TestApp } from './helpers/runtime.ts';
 import { startSmtpServer } from './helpers/smtp.ts';
 
@@ -39,9 +36,7 @@ function get(url: string, options: https.RequestOptions = {}) {
 /** deploy/Caddyfile run by the real Caddy: the API goes through, /metrics does not. */
 describe('Caddy in front of a server', () => {
   let t: TestApp;
-  let caddy: ChildProcess;
-  let log = '';
-  let home: string;
+  let caddy: Awaited<ReturnType<typeof startCaddy>>;
   let httpsPort: number;
   let appPort: number;
   let ca: Buffer;
@@ -52,44 +47,12 @@ describe('Caddy in front of a server', () => {
     t = await createTestApp('pglite', { env: { TRUST_PROXY: '127.0.0.1' } });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     appPort = (t.app.server.address() as { port: number }).port;
-    home = mkdtempSync(path.join(tmpdir(), 'stockwatch-caddy-metrics-'));
-    caddy = spawn(
-      'caddy',
-      ['run', '--config', path.join(REPO_ROOT, 'deploy/Caddyfile'), '--adapter', 'caddyfile'],
-      {
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: home,
-          XDG_DATA_HOME: path.join(home, 'data'),
-          XDG_CONFIG_HOME: path.join(home, 'config'),
-          HTTP_PORT: String(httpPort),
-          HTTPS_PORT: String(httpsPort),
-          UPSTREAMS: `127.0.0.1:${appPort}`,
-          CADDY_ADMIN: 'off',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    caddy.stdout?.on('data', (c: Buffer) => (log += c.toString()));
-    caddy.stderr?.on('data', (c: Buffer) => (log += c.toString()));
-    const rootCert = path.join(home, 'data/caddy/pki/authorities/local/root.crt');
-    await eventually(async () => {
-      if (caddy.exitCode !== null) throw new Error(`caddy exited:\n${log}`);
-      if (!existsSync(rootCert)) return false;
-      ca = readFileSync(rootCert);
-      return get(`https://localhost:${httpsPort}/health`, { ca })
-        .then((r) => r.status === 200)
-        .catch(() => false);
-    }, 60_000);
+    caddy = await startCaddy({ upstream: `127.0.0.1:${appPort}`, httpPort, httpsPort });
+    ca = caddy.ca;
   });
   afterAll(async () => {
-    if (caddy && caddy.exitCode === null) {
-      const exited = new Promise((resolve) => caddy.once('exit', resolve));
-      caddy.kill('SIGTERM');
-      await exited;
-    }
+    await caddy?.stop();
     await t?.close();
-    if (home) rmSync(home, { recursive: true, force: true });
   });
 
   it('answers 404 for /metrics without asking the server, which still serves it directly', async () => {
