@@ -8,7 +8,7 @@ import { createDeliveriesRepo } from './alerts/deliveries.repo.ts';
 import { createMailboxRepo, createUserSettingsRepo } from './alerts/mailbox.repo.ts';
 import { createNotifier } from './alerts/notifier.ts';
 import { createAuth } from './auth/index.ts';
-import { createIngestTokenCheck } from './auth/ingest-token.ts';
+import { createIngestAuth } from './auth/ingest-token.ts';
 import { type Bus, createBus } from './bus/bus.ts';
 import type { Config } from './config.ts';
 import { connectDatabase, type DatabaseHandle } from './db/connect.ts';
@@ -61,6 +61,7 @@ export async function createRuntime(config: Config, options: { logger: Logger; c
       // PGlite has one connection; on PostgreSQL a few transactions in flight keep the pool busy.
       maxConcurrentWrites: database.kind === 'pglite' ? 1 : 4,
       maxRowsPerWrite: config.ingestBatchMax,
+      evaluationWindowMs: config.alertMaxPriceAgeMs,
       onFreshPrices: timedEvaluation(
         createEvaluator({
           repo: notificationsRepo,
@@ -136,6 +137,7 @@ export async function createRuntime(config: Config, options: { logger: Logger; c
       days: config.retention.days,
     });
 
+  const ingestAuth = createIngestAuth(secrets.ingestToken);
   return {
     config,
     clock,
@@ -143,8 +145,8 @@ export async function createRuntime(config: Config, options: { logger: Logger; c
     database,
     bus,
     logger: options.logger,
-    checkIngestToken: createIngestTokenCheck(secrets.ingestToken),
-    auth: createAuth({ config, db: database.db, secrets, logger: options.logger, clock }),
+    ingestAuth,
+    auth: createAuth({ config, db: database.db, secrets, logger: options.logger, clock, ingestAuth }),
     services: {
       prices,
       notifications,

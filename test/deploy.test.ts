@@ -233,10 +233,14 @@ describe('deploy/Dockerfile', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
     expect(runtimeStage[0]).toBe('FROM node:20-slim');
     const build = stages[0]!;
-    // npm ci runs `prepare`, which builds the dashboard.
+    // npm ci runs `prepare`, which builds the dashboard and the server bundle into dist/.
     expect(build.some((l) => /^RUN .*npm ci\b/.test(l))).toBe(true);
-    expect(JSON.parse(read('package.json')).scripts.prepare).toBe('npm run build:web');
-    expect(runtimeStage.some((l) => /^COPY --from=build .*\/app\/dist\/web/.test(l))).toBe(true);
+    expect(JSON.parse(read('package.json')).scripts.prepare).toBe('npm run build:web && npm run build:server');
+    const copies = runtimeStage.filter((l) => l.startsWith('COPY '));
+    const dist = copies.findIndex((l) => /^COPY --from=build .*\/app\/dist \.\/dist$/.test(l));
+    expect(dist).toBeGreaterThanOrEqual(0);
+    // Copied after the sources, so that the bundle is newer than them and bin/stockwatch.mjs runs it.
+    expect(copies.findIndex((l) => / src \.\/src$/.test(l))).toBeLessThan(dist);
     const users = runtimeStage.filter((l) => l.startsWith('USER '));
     expect(users.at(-1)).toMatch(/^USER (node|\d{4,})$/);
   });

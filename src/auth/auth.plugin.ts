@@ -8,7 +8,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export interface AuthPluginDeps {
   auth: AuthService;
-  isIngestToken: (token: string | undefined) => boolean;
+  isIngest: (request: FastifyRequest) => boolean;
   publicUrl: string | undefined;
   sessionCookieName: string;
 }
@@ -32,7 +32,7 @@ async function identify(request: FastifyRequest, reply: FastifyReply, deps: Auth
   const token = bearerToken(request.headers.authorization);
   if (token !== undefined) {
     // Bearer requests carry no ambient credential, so they need no CSRF check.
-    if (deps.isIngestToken(token)) {
+    if (deps.isIngest(request)) {
       request.authMethod = 'ingest';
       return;
     }

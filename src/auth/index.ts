@@ -10,7 +10,7 @@ import { authRoutes } from './auth.routes.ts';
 import { createAuthService } from './auth.service.ts';
 import { createAuthEngine } from './better-auth.ts';
 import { requireUser } from './current-user.ts';
-import { createIngestTokenMatcher } from './ingest-token.ts';
+import type { IngestAuth } from './ingest-token.ts';
 import { operatorRoutes } from './operator.routes.ts';
 import { createTokensRepo } from './tokens.repo.ts';
 import { tokensRoutes } from './tokens.routes.ts';
@@ -23,6 +23,7 @@ export function createAuth(deps: {
   secrets: Secrets;
   logger: Logger;
   clock: Clock;
+  ingestAuth: IngestAuth;
 }) {
   const { config, db } = deps;
   const accounts = createAccountsRepo();
@@ -48,7 +49,7 @@ export function createAuth(deps: {
     service,
     tokens,
     sessionCookieName: engine.sessionCookieName,
-    isIngestToken: createIngestTokenMatcher(deps.secrets.ingestToken),
+    isIngest: deps.ingestAuth.isIngest,
     /** Per process: operator commands read it from DATA_DIR/server.json while this server runs. */
     operatorToken: token(),
   };
@@ -61,7 +62,7 @@ export function registerAuth(app: FastifyInstance, deps: { auth: Auth; config: C
   const { auth, config } = deps;
   registerAuthPlugin(app, {
     auth: auth.service,
-    isIngestToken: auth.isIngestToken,
+    isIngest: auth.isIngest,
     publicUrl: config.publicUrl,
     sessionCookieName: auth.sessionCookieName,
   });

@@ -47,7 +47,7 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
     void reply.header('x-request-id', request.id);
   });
   await registerSecurityHeaders(app, runtime.config);
-  await registerRateLimit(app, { config: runtime.config, isIngestToken: runtime.auth.isIngestToken });
+  await registerRateLimit(app, { config: runtime.config, isIngest: runtime.ingestAuth.isIngest });
   await registerOpenApi(app);
   registerAuth(app, { auth: runtime.auth, config: runtime.config });
 
@@ -55,12 +55,12 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   metricsRoutes(app, { metrics: runtime.metrics, token: runtime.config.metrics.token });
   pricesRoutes(app, {
     prices: runtime.services.prices,
-    checkIngestToken: runtime.checkIngestToken,
+    checkIngestToken: runtime.ingestAuth.check,
     readAccess: priceReadAccess(runtime.config.publicPrices),
   });
   clientStatusRoutes(app, {
     clientStatus: runtime.services.clientStatus,
-    checkIngestToken: runtime.checkIngestToken,
+    checkIngestToken: runtime.ingestAuth.check,
     readAccess: priceReadAccess(runtime.config.publicPrices),
   });
   notificationsRoutes(app, { notifications: runtime.services.notifications });

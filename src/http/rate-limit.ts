@@ -1,7 +1,6 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
-import { bearerToken } from '../auth/ingest-token.ts';
 import type { Config } from '../config.ts';
 
 const MINUTE = 60_000;
@@ -16,20 +15,11 @@ export async function registerRateLimit(
   app: FastifyInstance,
   deps: {
     config: Pick<Config, 'redisUrl' | 'rateLimitPerMinute' | 'ingestRateLimitPerMinute'>;
-    isIngestToken: (token: string | undefined) => boolean;
+    /** Runs before the auth plugin, so it asks about the ingest token itself (no database). */
+    isIngest: (request: FastifyRequest) => boolean;
   },
 ) {
-  const { config } = deps;
-  // Runs before the auth plugin, so it checks the ingest token itself (one hash, no database).
-  const ingest = new WeakMap<FastifyRequest, boolean>();
-  const isIngest = (request: FastifyRequest) => {
-    let known = ingest.get(request);
-    if (known === undefined) {
-      known = deps.isIngestToken(bearerToken(request.headers.authorization));
-      ingest.set(request, known);
-    }
-    return known;
-  };
+  const { config, isIngest } = deps;
 
   const redis = config.redisUrl
     ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000 })

@@ -1,11 +1,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PACKAGE_ROOT } from '../shared/paths.ts';
 
 /** Where `npm run build:web` (vite build) writes the dashboard. */
-export const WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/web');
+export const WEB_ROOT = path.join(PACKAGE_ROOT, 'dist/web');
 
 /**
  * Dashboard pages whose paths are also API paths (`/notifications`, `/alerts`, …). The email an alert

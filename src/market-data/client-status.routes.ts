@@ -9,7 +9,7 @@ export function clientStatusRoutes(
   app: FastifyInstance,
   deps: {
     clientStatus: ClientStatusService;
-    checkIngestToken: (authorization: string | undefined) => void;
+    checkIngestToken: (request: FastifyRequest) => void;
     /** Who may read it: whoever may read prices, since it tells how fresh they are. */
     readAccess: (request: FastifyRequest) => Promise<void>;
   },
@@ -20,7 +20,7 @@ export function clientStatusRoutes(
     '/client-status',
     {
       bodyLimit: 1_000_000,
-      onRequest: async (request) => deps.checkIngestToken(request.headers.authorization),
+      onRequest: async (request) => deps.checkIngestToken(request),
       schema: {
         tags: ['market data'],
         summary: "A market-data client's report: quota left, last refresh of each symbol",

@@ -20,6 +20,11 @@ export interface SymbolAdvance {
   prevPrice: number | null;
 }
 
+export interface WriteResult {
+  inserted: Array<{ symbol: string; ts: number }>;
+  fresh: SymbolAdvance[];
+}
+
 export interface BucketRow {
   bucket: Date;
   open: number;
@@ -43,53 +48,64 @@ const toIso = (ms: number) => new Date(ms).toISOString();
 export function createPricesRepo() {
   return {
     /**
-     * Inserts rows in one statement; rows whose (symbol, ts) is already stored are left as they are
-     * (the first write wins). Returns the keys actually inserted.
-     */
-    async insert(ex: Executor, rows: PriceRow[]): Promise<Array<{ symbol: string; ts: number }>> {
-      // unnest() keeps it to seven parameters however many rows, far from the 65,535 limit.
-      const inserted = await queryRows<{ symbol: string; ms: number }>(
-        ex,
-        sql`INSERT INTO prices (symbol, ts, price, open, high, low, volume)
-            SELECT * FROM unnest(
-              ${sql.param(rows.map((r) => r.symbol))}::text[],
-              ${sql.param(rows.map((r) => toIso(r.ts)))}::timestamptz[],
-              ${sql.param(rows.map((r) => r.price))}::float8[],
-              ${sql.param(rows.map((r) => r.open))}::float8[],
-              ${sql.param(rows.map((r) => r.high))}::float8[],
-              ${sql.param(rows.map((r) => r.low))}::float8[],
-              ${sql.param(rows.map((r) => r.volume))}::int8[])
-            ON CONFLICT (symbol, ts) DO NOTHING
-            RETURNING symbol, (extract(epoch from ts) * 1000)::float8 AS ms`,
-      );
-      return inserted.map((r) => ({ symbol: r.symbol, ts: Number(r.ms) }));
-    },
-
-    /**
-     * Moves each symbol's newest price forward, never backward, and returns the symbols that moved
-     * (with the price they moved from): only those prices are fresh enough to evaluate.
-     * Rows must hold one newest price per symbol, sorted by symbol so that concurrent writers lock
+     * Stores rows and moves each symbol's newest price forward, in one statement (one round trip, so
+     * it commits by itself when run outside a transaction). Rows whose (symbol, ts) is already stored
+     * are left as they are: the first write wins. Returns the keys actually inserted, and the symbols
+     * whose newest price moved (never backward), with the price they moved from: only those prices
+     * are fresh enough to evaluate. Rows must be sorted by symbol, so that concurrent writers lock
      * symbol rows in the same order.
      */
-    async advanceSymbols(ex: Executor, newest: PriceRow[]): Promise<SymbolAdvance[]> {
-      const rows = await queryRows<{ symbol: string; price: number; ts: Date; prev_price: number | null }>(
+    async write(ex: Executor, rows: PriceRow[]): Promise<WriteResult> {
+      // unnest() keeps it to seven parameters however many rows, far from the 65,535 limit.
+      const result = await queryRows<{
+        k: 'i' | 'a';
+        symbol: string;
+        ms: number;
+        price: number | null;
+        prev_price: number | null;
+      }>(
         ex,
-        sql`INSERT INTO symbols AS s (symbol, last_price, last_ts)
-            SELECT * FROM unnest(
-              ${sql.param(newest.map((r) => r.symbol))}::text[],
-              ${sql.param(newest.map((r) => r.price))}::float8[],
-              ${sql.param(newest.map((r) => toIso(r.ts)))}::timestamptz[])
-            ON CONFLICT (symbol) DO UPDATE
-              SET prev_price = s.last_price, last_price = excluded.last_price, last_ts = excluded.last_ts
-              WHERE s.last_ts < excluded.last_ts
-            RETURNING symbol, last_price AS price, last_ts AS ts, prev_price`,
+        sql`WITH ins AS (
+              INSERT INTO prices (symbol, ts, price, open, high, low, volume)
+              SELECT * FROM unnest(
+                ${sql.param(rows.map((r) => r.symbol))}::text[],
+                ${sql.param(rows.map((r) => toIso(r.ts)))}::timestamptz[],
+                ${sql.param(rows.map((r) => r.price))}::float8[],
+                ${sql.param(rows.map((r) => r.open))}::float8[],
+                ${sql.param(rows.map((r) => r.high))}::float8[],
+                ${sql.param(rows.map((r) => r.low))}::float8[],
+                ${sql.param(rows.map((r) => r.volume))}::int8[])
+              ON CONFLICT (symbol, ts) DO NOTHING
+              RETURNING symbol, ts, price),
+            newest AS (
+              SELECT DISTINCT ON (symbol) symbol, price, ts FROM ins ORDER BY symbol, ts DESC),
+            adv AS (
+              INSERT INTO symbols AS s (symbol, last_price, last_ts)
+              SELECT symbol, price, ts FROM newest ORDER BY symbol
+              ON CONFLICT (symbol) DO UPDATE
+                SET prev_price = s.last_price, last_price = excluded.last_price, last_ts = excluded.last_ts
+                WHERE s.last_ts < excluded.last_ts
+              RETURNING symbol, last_price, last_ts, prev_price)
+            SELECT 'i' AS k, symbol, (extract(epoch from ts) * 1000)::float8 AS ms,
+                   NULL::float8 AS price, NULL::float8 AS prev_price
+            FROM ins
+            UNION ALL
+            SELECT 'a', symbol, (extract(epoch from last_ts) * 1000)::float8, last_price, prev_price
+            FROM adv`,
       );
-      return rows.map((r) => ({
-        symbol: r.symbol,
-        price: r.price,
-        ts: new Date(r.ts),
-        prevPrice: r.prev_price,
-      }));
+      const inserted: WriteResult['inserted'] = [];
+      const fresh: SymbolAdvance[] = [];
+      for (const r of result) {
+        if (r.k === 'i') inserted.push({ symbol: r.symbol, ts: Number(r.ms) });
+        else
+          fresh.push({
+            symbol: r.symbol,
+            price: r.price!,
+            ts: new Date(Number(r.ms)),
+            prevPrice: r.prev_price,
+          });
+      }
+      return { inserted, fresh };
     },
 
     async symbolExists(ex: Executor, symbol: string): Promise<boolean> {

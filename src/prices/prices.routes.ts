@@ -20,7 +20,7 @@ export function pricesRoutes(
   app: FastifyInstance,
   deps: {
     prices: PricesService;
-    checkIngestToken: (authorization: string | undefined) => void;
+    checkIngestToken: (request: FastifyRequest) => void;
     /** Who may read prices (signed-in users and API tokens, or anyone with PUBLIC_PRICES). */
     readAccess: (request: FastifyRequest) => Promise<void>;
   },
@@ -33,7 +33,7 @@ export function pricesRoutes(
     {
       bodyLimit: INGEST_BODY_LIMIT,
       // Before the body is read, so that nobody without the token can make us parse 1.7 MB.
-      onRequest: async (request) => deps.checkIngestToken(request.headers.authorization),
+      onRequest: async (request) => deps.checkIngestToken(request),
       schema: {
         tags: ['prices'],
         summary: 'Store one price, or a batch of up to 10,000',

@@ -45,6 +45,8 @@ export function createPricesService(deps: {
   maxConcurrentWrites: number;
   maxRowsPerWrite: number;
   onFreshPrices?: FreshPricesHook;
+  /** How old a price may be and still be evaluated (ALERT_MAX_PRICE_AGE); older ones skip the hook. */
+  evaluationWindowMs: number;
 }) {
   const { db, repo, bus, clock } = deps;
 
@@ -55,13 +57,18 @@ export function createPricesService(deps: {
       const rows = groups
         .flat()
         .sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.ts - b.ts));
-      const { inserted, fresh, afterCommit } = await deps.transaction(async (tx) => {
-        const inserted = await repo.insert(tx, rows);
-        const fresh =
-          inserted.length > 0 ? await repo.advanceSymbols(tx, newestPerSymbol(rows, inserted)) : [];
-        const afterCommit = fresh.length > 0 ? await deps.onFreshPrices?.(tx, fresh) : undefined;
-        return { inserted, fresh, afterCommit };
-      });
+      const evaluable =
+        deps.onFreshPrices && rows.some((r) => r.ts >= clock.now().getTime() - deps.evaluationWindowMs);
+      // Prices too old to fire anything (backfills, history imports) are one statement that commits
+      // by itself; the others are evaluated in the same transaction, so no alert is lost to a crash.
+      const { inserted, fresh, afterCommit } = evaluable
+        ? await deps.transaction(async (tx) => {
+            const written = await repo.write(tx, rows);
+            const afterCommit =
+              written.fresh.length > 0 ? await deps.onFreshPrices?.(tx, written.fresh) : undefined;
+            return { ...written, afterCommit };
+          })
+        : { ...(await repo.write(db, rows)), afterCommit: undefined };
       // After commit only: a subscriber must never hear of a price or an alert that could still roll back.
       afterCommit?.();
       for (const f of fresh) {
@@ -180,13 +187,6 @@ export function createPricesService(deps: {
 }
 
 export type PricesService = ReturnType<typeof createPricesService>;
-
-function newestPerSymbol(sorted: PriceRow[], inserted: Array<{ symbol: string; ts: number }>): PriceRow[] {
-  const keys = new Set(inserted.map((k) => `${k.symbol}@${k.ts}`));
-  const newest = new Map<string, PriceRow>();
-  for (const row of sorted) if (keys.has(`${row.symbol}@${row.ts}`)) newest.set(row.symbol, row);
-  return [...newest.values()];
-}
 
 /** Splits one statement's inserted keys back to the requests: the first request holding a key inserted it. */
 function attribute(groups: PriceRow[][], inserted: Array<{ symbol: string; ts: number }>): IngestResult[] {
