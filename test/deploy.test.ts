@@ -235,7 +235,9 @@ describe('deploy/Dockerfile', () => {
     const build = stages[0]!;
     // npm ci runs `prepare`, which builds the dashboard and the server bundle into dist/.
     expect(build.some((l) => /^RUN .*npm ci\b/.test(l))).toBe(true);
-    expect(JSON.parse(read('package.json')).scripts.prepare).toBe('npm run build:web && npm run build:server');
+    expect(JSON.parse(read('package.json')).scripts.prepare).toBe(
+      'npm run build:web && npm run build:server && npm run build:pglite',
+    );
     const copies = runtimeStage.filter((l) => l.startsWith('COPY '));
     const dist = copies.findIndex((l) => /^COPY --from=build .*\/app\/dist \.\/dist$/.test(l));
     expect(dist).toBeGreaterThanOrEqual(0);

@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { ExtractTablesWithRelations, SQL } from 'drizzle-orm';
@@ -47,6 +48,14 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
   if (options.databaseUrl === 'memory://') return connectPglite('memory://');
   if (options.databaseUrl) return connectPostgres(options.databaseUrl, options.poolSize ?? 20);
   const folder = path.join(options.dataDir, 'pglite');
+  if (!existsSync(path.join(folder, 'PG_VERSION')) && existsSync(PGLITE_TEMPLATE)) {
+    // Copied aside and renamed: a start stopped halfway must not leave a folder that looks made.
+    const copying = `${folder}.copying`;
+    rmSync(copying, { recursive: true, force: true });
+    cpSync(PGLITE_TEMPLATE, copying, { recursive: true });
+    rmSync(folder, { recursive: true, force: true });
+    renameSync(copying, folder);
+  }
   mkdirSync(folder, { recursive: true });
   return connectPglite(folder);
 }
@@ -55,6 +64,43 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
 // `stockwatch all` (docs/PERFORMANCE.md); the files stay cached by the OS anyway. A start parameter, not
 // PGlite's `postgresqlconf`, which would overwrite the data folder's postgresql.conf (time zone included).
 const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
+
+/**
+ * An empty database folder with every migration applied, which `npm ci` builds
+ * (`npm run build:pglite`). A new DATA_DIR starts as a copy of it instead of running initdb, which
+ * takes seconds and leaves hundreds of MB of WebAssembly memory touched, and resident, for the life
+ * of the process (PGlite's own tarball loading left 150 MB more than this copy). Its name carries a
+ * digest of the migrations it holds: after any change to them it is ignored until rebuilt, and a new
+ * database is made the slow way, by initdb and the migrations.
+ */
+export const PGLITE_TEMPLATE = path.join(PACKAGE_ROOT, `dist/pglite-template-${migrationsDigest()}`);
+
+function migrationsDigest(): string {
+  const hash = createHash('sha256');
+  for (const file of readdirSync(migrationsFolder)
+    .filter((f) => f.endsWith('.sql'))
+    .sort())
+    hash.update(file).update(readFileSync(path.join(migrationsFolder, file)));
+  hash.update(readFileSync(path.join(migrationsFolder, 'meta/_journal.json')));
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** Writes PGLITE_TEMPLATE (and drops templates of other migrations). */
+export async function buildPgliteTemplate(target = PGLITE_TEMPLATE): Promise<void> {
+  const dir = path.dirname(target);
+  mkdirSync(dir, { recursive: true });
+  for (const old of readdirSync(dir).filter((f) => f.startsWith('pglite-template-')))
+    rmSync(path.join(dir, old), { recursive: true, force: true });
+  // Built aside and renamed, so that a stopped build never leaves a half-made template.
+  const building = `${target}.building`;
+  const client = await PGlite.create(building, { startParams: PGLITE_START_PARAMS });
+  try {
+    await migratePglite(drizzlePglite({ client }), { migrationsFolder });
+  } finally {
+    await client.close();
+  }
+  renameSync(building, target);
+}
 
 async function connectPglite(location: string): Promise<DatabaseHandle> {
   const client = await PGlite.create(location, { startParams: PGLITE_START_PARAMS });
