@@ -143,6 +143,11 @@ async function serve(
   if (!config.databaseUrl) assertNoEmbeddedServer(config.dataDir);
   const runtime = await createRuntime(config, { logger });
   await runtime.database.migrate();
+  const retention = runtime.makeRetentionJob(`server-${process.pid}`);
+  // Before the first price arrives, so that this month's prices go to this month's partition.
+  await retention
+    .ensurePartitions()
+    .catch((error: unknown) => logger.warn({ err: error }, 'prices: could not create partitions'));
   const app = await buildApp(runtime);
   await app.listen({ port: config.port, host: config.host });
   const address = localAddress(app, config);
@@ -152,7 +157,6 @@ async function serve(
   const client = roles.withClient ? await startInProcessClient(runtime, address) : undefined;
   const notifier = roles.withNotifier ? runtime.makeNotifier(`all-${process.pid}`) : undefined;
   notifier?.start();
-  const retention = runtime.makeRetentionJob(`server-${process.pid}`);
   retention.start(config.retention.intervalMs);
   logger.info(`Stockwatch is up: ${config.publicUrl ?? address} (API docs at /docs)`);
 

@@ -4,6 +4,8 @@ import { bigint, doublePrecision, jsonb, pgTable, primaryKey, text, timestamp } 
 /**
  * One observation of a symbol. The primary key (symbol, ts) makes a re-sent bar harmless and is the
  * index every per-symbol range query uses; keeping the symbol first keeps the table shardable by symbol.
+ * In the database the table is partitioned by UTC month of `ts` (migration 0005_partition_prices,
+ * hand-written because Drizzle does not model partitions; the columns and key are exactly these).
  */
 export const prices = pgTable(
   'prices',

@@ -3,6 +3,16 @@ import { type Executor, queryRows } from '../db/connect.ts';
 
 // The same origin as the history buckets (prices.repo.ts): hours are UTC hours whatever the session's zone.
 const HOUR_ORIGIN = '2000-01-03T00:00:00Z';
+// Any fixed number: servers creating partitions at the same moment queue on it.
+const PARTITIONS_LOCK_KEY = 7_265_312_002;
+
+/** The UTC month `offset` months after the one holding `at`, as [start, end). */
+export function utcMonth(at: Date, offset = 0): { name: string; start: Date; end: Date } {
+  const start = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + offset, 1));
+  const end = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1));
+  const name = `prices_${start.getUTCFullYear()}_${String(start.getUTCMonth() + 1).padStart(2, '0')}`;
+  return { name, start, end };
+}
 
 export interface JobState {
   doneUntil: Date | null;
@@ -45,6 +55,40 @@ export function createRetentionRepo() {
                 last_run_at = ${p.at.toISOString()}::timestamptz, last_run_by = ${p.by}
             WHERE name = ${p.name}`,
       );
+    },
+
+    /**
+     * Creates the monthly partitions of `prices` (migration 0005) for the months given, unless they
+     * exist. A month some of whose prices already sit in `prices_default` is left there (attaching it
+     * would fail): its prices stay stored and queryable, only unpartitioned. Returns the tables created.
+     */
+    async ensurePartitions(ex: Executor, months: Array<{ name: string; start: Date; end: Date }>) {
+      await ex.execute(sql`SELECT pg_advisory_xact_lock(${PARTITIONS_LOCK_KEY})`);
+      const created: string[] = [];
+      const skipped: string[] = [];
+      for (const m of months) {
+        const [exists] = await queryRows(ex, sql`SELECT 1 FROM pg_class WHERE relname = ${m.name}`);
+        if (exists) continue;
+        const [stray] = await queryRows(
+          ex,
+          sql`SELECT 1 FROM prices_default
+              WHERE ts >= ${m.start.toISOString()}::timestamptz AND ts < ${m.end.toISOString()}::timestamptz
+              LIMIT 1`,
+        );
+        if (stray) {
+          skipped.push(m.name);
+          continue;
+        }
+        // Identifiers and bounds cannot be parameters; the name and dates are ours, built by utcMonth.
+        await ex.execute(
+          sql.raw(
+            `CREATE TABLE "${m.name}" PARTITION OF prices ` +
+              `FOR VALUES FROM ('${m.start.toISOString()}') TO ('${m.end.toISOString()}')`,
+          ),
+        );
+        created.push(m.name);
+      }
+      return { created, skipped };
     },
 
     async symbols(ex: Executor): Promise<string[]> {

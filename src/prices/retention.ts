@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
 import type { Database, TransactionRunner } from '../db/connect.ts';
 import type { Clock } from '../shared/clock.ts';
-import type { RetentionRepo } from './retention.repo.ts';
+import { type RetentionRepo, utcMonth } from './retention.repo.ts';
 
 export const ROLLUP_JOB = 'prices-hourly-rollup';
 const HOUR_MS = 3600_000;
 const DAY_MS = 24 * HOUR_MS;
+/** Monthly partitions are kept ready for this month and the next ones, before any price needs them. */
+const MONTHS_AHEAD = 2;
 /** Prices one transaction should replace at most, at one price a minute per symbol. */
 const PRICES_PER_BATCH = 200_000;
 
@@ -25,6 +27,8 @@ export interface RetentionRun {
  * SKIP LOCKED and moved forward in the same transaction as the work, lets exactly one of them process
  * each stretch of time. Each transaction takes whole hours, up to a day, sized so that it replaces
  * about PRICES_PER_BATCH minute prices: short whatever the number of symbols.
+ * Each turn (and each server start) also creates the monthly partitions of `prices` for this month
+ * and the next MONTHS_AHEAD, so that a month's prices never wait in the default partition.
  */
 export function createRetentionJob(deps: {
   db: Database;
@@ -61,8 +65,23 @@ export function createRetentionJob(deps: {
       return { kind: 'rolled' as const, ...result, doneUntil: to };
     });
 
+  /** Creates this month's partition of `prices` and the next ones; cheap when they exist. */
+  async function ensurePartitions(): Promise<string[]> {
+    const now = clock.now();
+    const months = Array.from({ length: MONTHS_AHEAD + 1 }, (_, i) => utcMonth(now, i));
+    const { created, skipped } = await deps.transaction((tx) => repo.ensurePartitions(tx, months));
+    if (created.length > 0) log.info({ created }, `prices: created partitions ${created.join(', ')}`);
+    if (skipped.length > 0)
+      log.warn(
+        { skipped },
+        'prices: some prices of these months are in prices_default already; they stay there, unpartitioned',
+      );
+    return created;
+  }
+
   async function run(): Promise<RetentionRun> {
     const total: RetentionRun = { ran: false, prices: 0, bars: 0, doneUntil: null };
+    await ensurePartitions();
     if (deps.days <= 0) return total;
     // Whole hours only: an hour is rolled up once, all of it.
     const horizon = clock.now().getTime() - deps.days * DAY_MS;
@@ -98,6 +117,7 @@ export function createRetentionJob(deps: {
 
   return {
     runOnce,
+    ensurePartitions,
 
     /**
      * Runs every `intervalMs` of the deployment, not of this process: the next turn is due an interval
@@ -105,7 +125,6 @@ export function createRetentionJob(deps: {
      * neither skip it nor pile runs up. A failed run (database away) waits for the next turn.
      */
     start(intervalMs: number) {
-      if (deps.days <= 0) return;
       const schedule = async () => {
         let wait = intervalMs;
         try {
