@@ -73,7 +73,16 @@ async function apiToken(base: string): Promise<string> {
     body: JSON.stringify({ name: 'bench' }),
   });
   if (token.status !== 201) throw new Error(`token: ${token.status} ${await token.text()}`);
-  return ((await token.json()) as { token: string }).token;
+  const created = ((await token.json()) as { token: string }).token;
+  // One email per alert: with grouping (30 s by default) the alerts after the first would wait for
+  // the window and arrive as one message, which is not what this measures.
+  const settings = await fetch(`${base}/settings/notifications`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${created}` },
+    body: JSON.stringify({ group_window_seconds: 0, quiet_hours: null }),
+  });
+  if (settings.status !== 200) throw new Error(`settings: ${settings.status} ${await settings.text()}`);
+  return created;
 }
 
 const post = (base: string, body: unknown) =>

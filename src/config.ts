@@ -111,6 +111,17 @@ const envSchema = z.object({
       .default(25),
   ),
   MARKET_HOURS: z.preprocess(emptyToUndefined, z.enum(['regular', 'extended', 'always']).default('regular')),
+  // Clients sharing symbols and quota through REDIS_URL (src/market-data/sharing).
+  CLIENT_GROUP: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,50}$/, 'expected 1-50 of A-Z a-z 0-9 . _ -')
+      .default('default'),
+  ),
+  CLIENT_HEARTBEAT_INTERVAL: duration('5s').refine((ms) => ms >= 100 && ms <= 600_000, {
+    message: 'expected between 100ms and 10m',
+  }),
   CSV_FILE: z.preprocess(emptyToUndefined, z.string().optional()),
   CSV_SPEED: z.preprocess(emptyToUndefined, z.coerce.number().positive().max(10_000).default(60)),
   LOG_LEVEL: z.preprocess(
@@ -128,6 +139,15 @@ const envSchema = z.object({
   AWS_REGION: z.preprocess(emptyToUndefined, z.string().optional()),
   AWS_ENDPOINT_URL_SESV2: url(['http:', 'https:']),
   WEBHOOK_ALLOW_PRIVATE: bool(false),
+  TELEGRAM_API_URL: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), {
+        message: 'expected an http(s) URL',
+      })
+      .default('https://api.telegram.org'),
+  ),
   NOTIFIER_SWEEP_INTERVAL: duration('2s'),
   DELIVERY_LEASE: duration('30s'),
   DELIVERY_RETRY_BACKOFF: duration('2s'),
@@ -220,6 +240,11 @@ export type Config = Readonly<{
   };
   /** When the client spends provider quota: `regular` (09:30-16:00 New York), `extended` (04:00-20:00), `always`. */
   marketHours: 'regular' | 'extended' | 'always';
+  /**
+   * With REDIS_URL, clients of one `group` split SYMBOLS between them (each alive client heartbeats every
+   * `heartbeatMs`, and is forgotten three heartbeats after its last); the quota is shared per API key.
+   */
+  clientSharing: { group: string; heartbeatMs: number };
   /** CSV replay: the file (absolute) and the speed multiplier. */
   csv: { file: string | undefined; speed: number };
   publicUrl: string | undefined;
@@ -234,6 +259,8 @@ export type Config = Readonly<{
     | { kind: 'ses'; from: string; region?: string; endpoint?: string }
     | { kind: 'mailbox' };
   webhookAllowPrivate: boolean;
+  /** The Bot API origin; the Telegram channel appends `/bot<token>/sendMessage`. */
+  telegramApiUrl: string;
   notifier: { sweepMs: number; leaseMs: number; backoffMs: number };
   /**
    * `GET /metrics`: with `token` set it wants `Authorization: Bearer <token>`. `port`: a listener of its
@@ -303,6 +330,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
           : e.ALPHAVANTAGE_CALLS_PER_DAY,
     },
     marketHours: e.MARKET_HOURS,
+    clientSharing: { group: e.CLIENT_GROUP, heartbeatMs: e.CLIENT_HEARTBEAT_INTERVAL },
     csv: { file: e.CSV_FILE && path.resolve(e.CSV_FILE), speed: e.CSV_SPEED },
     publicUrl: e.PUBLIC_URL,
     logLevel: e.LOG_LEVEL,
@@ -311,6 +339,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = readEnvironment()): Config {
     notificationsPerUser: e.NOTIFICATIONS_PER_USER,
     email: emailConfig(e),
     webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+    telegramApiUrl: e.TELEGRAM_API_URL.replace(/\/+$/, ''),
     notifier: {
       sweepMs: e.NOTIFIER_SWEEP_INTERVAL,
       leaseMs: e.DELIVERY_LEASE,

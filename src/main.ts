@@ -80,12 +80,14 @@ async function startOps(config: Config, metrics: { render(): Promise<string>; co
 }
 
 async function runClient(config: Config, once: boolean, shutdown: Shutdown | undefined) {
-  const ops: OpsServer | undefined = once ? undefined : await startOps(config, processMetrics());
+  const metrics = processMetrics();
+  const ops: OpsServer | undefined = once ? undefined : await startOps(config, metrics);
   try {
     return await runClientCommand(config, {
       once,
       logger: createLogger(config),
       clock: systemClock,
+      registry: metrics.registry,
       ...(shutdown && { stopped: shutdown.requested }),
     });
   } finally {
@@ -181,6 +183,7 @@ async function startInProcessClient(runtime: Runtime, serverUrl: string) {
     clock: runtime.clock,
     // The simulator's round every few seconds would drown the server's log; LOG_LEVEL=debug shows them.
     progressLevel: runtime.config.marketDataProvider === 'alphavantage' ? 'info' : 'debug',
+    registry: runtime.metrics.registry,
   });
   client?.start();
   return client;

@@ -1,12 +1,19 @@
 import type { Logger } from 'pino';
 import { createAlertsRepo } from './alerts/alerts.repo.ts';
 import { createAlertsService } from './alerts/alerts.service.ts';
+import type { ChannelSet } from './alerts/channels/channel.ts';
+import { createDiscordChannel } from './alerts/channels/discord.ts';
 import { createEmailChannel } from './alerts/channels/email.ts';
 import { webhookUrlProblem } from './alerts/channels/network-guard.ts';
+import { createNtfyChannel } from './alerts/channels/ntfy.ts';
+import { createSlackChannel } from './alerts/channels/slack.ts';
+import { createTelegramChannel } from './alerts/channels/telegram.ts';
 import { createWebhookChannel } from './alerts/channels/webhook.ts';
 import { createDeliveriesRepo } from './alerts/deliveries.repo.ts';
 import { createMailboxRepo, createUserSettingsRepo } from './alerts/mailbox.repo.ts';
 import { createNotifier } from './alerts/notifier.ts';
+import { createUserChannelsRepo } from './alerts/user-channels.repo.ts';
+import { createUserChannelsService } from './alerts/user-channels.service.ts';
 import { createAuth } from './auth/index.ts';
 import { createIngestAuth } from './auth/ingest-token.ts';
 import { type Bus, createBus } from './bus/bus.ts';
@@ -51,6 +58,27 @@ export async function createRuntime(config: Config, options: { logger: Logger; c
   const notificationsRepo = createNotificationsRepo();
   const mailboxRepo = createMailboxRepo();
   const settingsRepo = createUserSettingsRepo();
+  const publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
+  // Every channel module, once: the notifier sends through them, and so does POST /channels/{id}/test.
+  const channels: ChannelSet = {
+    email: createEmailChannel(config.email, (message) => mailboxRepo.store(database.db, message)),
+    webhook: createWebhookChannel({
+      allowPrivate: config.webhookAllowPrivate,
+      secretFor: (userId) => settingsRepo.webhookSecret(database.db, userId),
+    }),
+    ntfy: createNtfyChannel({ allowPrivate: config.webhookAllowPrivate }),
+    slack: createSlackChannel({ allowPrivate: config.webhookAllowPrivate }),
+    discord: createDiscordChannel({ allowPrivate: config.webhookAllowPrivate }),
+    telegram: createTelegramChannel({ apiUrl: config.telegramApiUrl }),
+  };
+  const userChannels = createUserChannelsService({
+    db: database.db,
+    repo: createUserChannelsRepo(),
+    channels,
+    clock,
+    publicUrl,
+    checkUrl: (url) => webhookUrlProblem(url, config.webhookAllowPrivate),
+  });
   const prices = withIngestMetrics(
     createPricesService({
       db: database.db,
@@ -81,6 +109,7 @@ export async function createRuntime(config: Config, options: { logger: Logger; c
     clock,
     maxPerUser: config.notificationsPerUser,
     checkWebhookUrl: (url) => webhookUrlProblem(url, config.webhookAllowPrivate),
+    ownsChannel: userChannels.owns,
   });
   const alerts = createAlertsService({
     db: database.db,
@@ -107,18 +136,12 @@ export async function createRuntime(config: Config, options: { logger: Logger; c
     createNotifier({
       db: database.db,
       repo: createDeliveriesRepo(),
-      channels: {
-        email: createEmailChannel(config.email, (message) => mailboxRepo.store(database.db, message)),
-        webhook: createWebhookChannel({
-          allowPrivate: config.webhookAllowPrivate,
-          secretFor: (userId) => settingsRepo.webhookSecret(database.db, userId),
-        }),
-      },
+      channels,
       bus,
       clock,
       log: options.logger.child({ role: 'notifier', worker: workerId }),
       workerId,
-      publicUrl: config.publicUrl ?? `http://localhost:${config.port}`,
+      publicUrl,
       leaseMs: config.notifier.leaseMs,
       sweepMs: config.notifier.sweepMs,
       backoffMs: config.notifier.backoffMs,
@@ -151,6 +174,7 @@ export async function createRuntime(config: Config, options: { logger: Logger; c
       prices,
       notifications,
       alerts,
+      channels: userChannels,
       clientStatus,
     },
     metrics,

@@ -120,11 +120,14 @@ describe('a notifier process with METRICS_PORT', () => {
         volume: 1,
       });
       await smtp.waitFor(1, 60_000);
+      // A scrape reads the pending count from the database while the send may still be recording:
+      // the two agree once the delivery is marked sent.
       const text = await eventually(async () => {
         const { body } = await get(`${base}/metrics`);
-        return sample(body, 'stockwatch_deliveries_sent_total', { channel: 'email' }) === 1 && body;
+        const sent = sample(body, 'stockwatch_deliveries_sent_total', { channel: 'email' });
+        return sent === 1 && sample(body, 'stockwatch_deliveries_pending') === 0 && body;
       }, 30_000);
-      expect(sample(text, 'stockwatch_deliveries_pending')).toBe(0);
+      expect(sample(text, 'stockwatch_deliveries_sent_total', { channel: 'email' })).toBe(1);
       expect(sample(text, 'process_resident_memory_bytes')).toBeGreaterThan(0);
       expect(await notifier.kill('SIGTERM')).toBe(0);
     } finally {

@@ -2,8 +2,7 @@ import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/connect.ts';
-import type { ConditionKind } from '../src/db/schema-notifications.ts';
-import { CONDITION_KINDS, conditionHolds } from '../src/notifications/conditions.ts';
+import { conditionHolds, LEVEL_KINDS, type LevelKind } from '../src/notifications/conditions.ts';
 import { manualClock } from '../src/shared/clock.ts';
 import { insertUser } from './helpers/db-users.ts';
 import { createTestApp, createTestDatabase, type TestApp } from './helpers/runtime.ts';
@@ -77,7 +76,7 @@ describe('evaluation against a naive model (property test)', () => {
   afterAll(() => t.close());
 
   const rule = fc.record({
-    kind: fc.constantFrom(...CONDITION_KINDS),
+    kind: fc.constantFrom(...LEVEL_KINDS),
     threshold: fc.integer({ min: 98, max: 102 }),
     cooldown: fc.constantFrom(0, 1, 3, 60),
     once: fc.boolean(),
@@ -128,7 +127,7 @@ describe('evaluation against a naive model (property test)', () => {
             for (const [j, r] of rules.entries()) {
               const st = state[j]!;
               if (st.done || st.nextEligible > ts) continue;
-              if (!conditionHolds(r.kind as ConditionKind, r.threshold, s.price, previous)) continue;
+              if (!conditionHolds(r.kind as LevelKind, r.threshold, s.price, previous)) continue;
               expected.push(`${j}@${i}`);
               st.nextEligible = ts + r.cooldown * 60_000;
               st.done = r.once;

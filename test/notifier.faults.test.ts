@@ -28,6 +28,11 @@ describe('notifier faults', () => {
       env: { REDIS_URL: redis.url },
     });
     owner = await insertUser(server.runtime, 'faults@example.com');
+    // One email per alert: these tests count messages per symbol (grouping: notifier.grouping.test.ts).
+    await server.runtime.services.channels.saveSettings(owner, {
+      group_window_seconds: 0,
+      quiet_hours: null,
+    });
   });
   afterAll(async () => {
     await server.close();

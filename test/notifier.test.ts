@@ -27,6 +27,8 @@ describe('delivery by email through a real SMTP server', () => {
       },
     });
     user = await insertUser(t.runtime, 'eve@example.com', 'Eve');
+    // These tests are about attempts of one message each; grouping has its own (notifier.grouping.test.ts).
+    await t.runtime.services.channels.saveSettings(user, { group_window_seconds: 0, quiet_hours: null });
   });
   afterAll(async () => {
     await t.close();

@@ -182,6 +182,8 @@ describe('stockwatch notifier', () => {
     smtp = await startSmtpServer();
     t = await createTestApp('postgres', { databaseUrl: database.url });
     owner = await insertUser(t.runtime, 'shutdown-notifier@example.com');
+    // One email per delivery: these tests count messages (alerts due together are otherwise grouped).
+    await t.runtime.services.channels.saveSettings(owner, { group_window_seconds: 0, quiet_hours: null });
   });
   afterAll(async () => {
     smtp.release();

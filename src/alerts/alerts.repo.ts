@@ -21,6 +21,7 @@ export interface AlertWithDeliveries {
     last_attempt_at: string | null;
     sent_at: string | null;
     next_attempt_at: string;
+    channel_name: string | null;
   }>;
 }
 
@@ -30,7 +31,11 @@ export function createAlertsRepo() {
       coalesce((SELECT json_agg(json_build_object(
           'id', d.id, 'channel', d.channel, 'status', d.status, 'attempts', d.attempts,
           'last_error', d.last_error, 'last_attempt_at', d.last_attempt_at, 'sent_at', d.sent_at,
-          'next_attempt_at', d.next_attempt_at) ORDER BY d.id)
+          'next_attempt_at', d.next_attempt_at,
+          -- A saved channel's name, for the history; null for inline channels and deleted ones.
+          'channel_name', (SELECT c.name FROM user_channels c
+                           WHERE d.channel->>'type' = 'channel' AND c.id::text = d.channel->>'id'
+                             AND c.user_id = d.user_id)) ORDER BY d.id)
         FROM deliveries d WHERE d.alert_id = a.id), '[]') AS deliveries
     FROM alerts a`;
 

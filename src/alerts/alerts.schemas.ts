@@ -6,12 +6,18 @@ export const deliverySchema = z
   .object({
     id: z.string(),
     channel: channelSchema,
-    status: z.enum(['pending', 'sent', 'failed']),
+    status: z
+      .enum(['pending', 'sent', 'failed', 'dropped'])
+      .meta({ description: 'dropped: not sent on purpose (quiet hours with mode drop); last_error says so' }),
     attempts: z.number(),
     last_error: z.string().nullable(),
     last_attempt_at: z.string().nullable(),
     sent_at: z.string().nullable(),
     next_attempt_at: z.string().nullable().meta({ description: 'when a pending delivery is tried next' }),
+    channel_name: z
+      .string()
+      .nullable()
+      .meta({ description: 'the name of the saved channel it goes through; null for inline channels' }),
   })
   .meta({ id: 'Delivery' });
 

@@ -103,6 +103,7 @@ function toView(row: AlertWithDeliveries): AlertView {
       last_attempt_at: iso(d.last_attempt_at),
       sent_at: iso(d.sent_at),
       next_attempt_at: d.status === 'pending' ? iso(d.next_attempt_at) : null,
+      channel_name: d.channel_name,
     })),
   };
 }

@@ -18,9 +18,31 @@ export type ConditionKind =
   | 'below'
   | 'at_or_below'
   | 'crosses_above'
-  | 'crosses_below';
+  | 'crosses_below'
+  // Indicator kinds (issue 7): their parameters live in `params`, canonicalised into `variant`.
+  | 'change_pct_from_close'
+  | 'move_pct_within'
+  | 'new_high_52w'
+  | 'new_low_52w'
+  | 'sma_cross'
+  | 'volume_spike';
 
-export type ChannelConfig = { type: 'email' } | { type: 'webhook'; url: string };
+/** Parameters of the indicator kinds, as the API names them. */
+export interface ConditionParams {
+  direction?: 'up' | 'down' | 'either';
+  window_minutes?: number;
+  periods?: number;
+  fast?: number;
+  slow?: number;
+}
+
+/** Where a notification sends: inline email / webhook, or a channel the user saved (`user_channels`). */
+export type ChannelConfig =
+  | { type: 'email' }
+  | { type: 'webhook'; url: string }
+  | { type: 'channel'; id: string };
+
+export type SavedChannelType = 'ntfy' | 'slack' | 'discord' | 'telegram' | 'webhook' | 'email';
 
 const tz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 // Deleting an account deletes everything of it.
@@ -38,6 +60,9 @@ export const notifications = pgTable(
     symbol: text('symbol').notNull(),
     kind: text('kind').$type<ConditionKind>().notNull(),
     threshold: doublePrecision('threshold').notNull(),
+    /** Indicator kinds only: their parameters, and the same as one canonical key (`w15:up`) for the index. */
+    params: jsonb('params').$type<ConditionParams>(),
+    variant: text('variant'),
     cooldownMinutes: integer('cooldown_minutes').notNull().default(60),
     trigger: text('trigger').$type<'recurring' | 'once'>().notNull().default('recurring'),
     expiresAt: tz('expires_at'),
@@ -56,6 +81,11 @@ export const notifications = pgTable(
     index('notifications_armed_idx')
       .on(t.symbol, t.kind, t.threshold)
       .where(sql`NOT ${t.paused} AND NOT ${t.done}`),
+    // Indicator kinds: a skip scan finds the symbol's distinct (kind, variant) pairs, then each pair is
+    // a range scan over the threshold, exactly like the level kinds.
+    index('notifications_armed_variant_idx')
+      .on(t.symbol, t.kind, t.variant, t.threshold)
+      .where(sql`NOT ${t.paused} AND NOT ${t.done} AND ${t.variant} IS NOT NULL`),
     index('notifications_user_idx').on(t.userId, t.createdAt),
   ],
 );
@@ -77,7 +107,8 @@ export const alerts = pgTable(
   (t) => [index('alerts_user_idx').on(t.userId, t.firedAt)],
 );
 
-export type DeliveryStatus = 'pending' | 'sent' | 'failed';
+/** `dropped`: not sent on purpose (quiet hours with mode `drop`). */
+export type DeliveryStatus = 'pending' | 'sent' | 'failed' | 'dropped';
 
 /** One message for an alert through one channel, with its attempts. Notifiers claim them with SKIP LOCKED. */
 export const deliveries = pgTable(
@@ -101,6 +132,9 @@ export const deliveries = pgTable(
   (t) => [
     index('deliveries_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
     index('deliveries_alert_idx').on(t.alertId),
+    // Grouping: a user's due deliveries per channel, and what went out to it lately (src/alerts/deliveries.repo.ts).
+    index('deliveries_user_pending_idx').on(t.userId, t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    index('deliveries_user_recent_idx').on(t.userId, t.lastAttemptAt),
   ],
 );
 
@@ -126,5 +160,30 @@ export const userSettings = pgTable('user_settings', {
     .primaryKey()
     .references(() => user.id, { onDelete: 'cascade' }),
   webhookSecret: text('webhook_secret').notNull(),
+  /** Alerts to one channel within this many seconds of a message go out together (0: never grouped). */
+  groupWindowSeconds: integer('group_window_seconds').notNull().default(30),
+  /** Quiet hours, local wall-clock `HH:MM` in `quiet_time_zone` (IANA); null: none. */
+  quietStart: text('quiet_start'),
+  quietEnd: text('quiet_end'),
+  quietTimeZone: text('quiet_time_zone'),
+  quietMode: text('quiet_mode').$type<'hold' | 'drop'>().notNull().default('hold'),
   updatedAt: tz('updated_at').notNull().defaultNow(),
 });
+
+/**
+ * A channel a user saved once and names in notifications (`{type:'channel', id}`). `config` holds the
+ * type's settings, secrets included (bot tokens, webhook URLs): the API never returns them.
+ */
+export const userChannels = pgTable(
+  'user_channels',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: owner(),
+    type: text('type').$type<SavedChannelType>().notNull(),
+    name: text('name').notNull(),
+    config: jsonb('config').$type<Record<string, unknown>>().notNull(),
+    createdAt: tz('created_at').notNull().defaultNow(),
+    updatedAt: tz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('user_channels_user_idx').on(t.userId, t.createdAt)],
+);

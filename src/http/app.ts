@@ -7,6 +7,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { alertsRoutes } from '../alerts/alerts.routes.ts';
+import { userChannelsRoutes } from '../alerts/user-channels.routes.ts';
 import { priceReadAccess, registerAuth } from '../auth/index.ts';
 import { eventsRoutes } from '../events/events.routes.ts';
 import { clientStatusRoutes } from '../market-data/client-status.routes.ts';
@@ -65,6 +66,7 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   });
   notificationsRoutes(app, { notifications: runtime.services.notifications });
   alertsRoutes(app, { alerts: runtime.services.alerts });
+  userChannelsRoutes(app, { channels: runtime.services.channels });
   eventsRoutes(app, { hub: runtime.hub });
   await registerWeb(app);
   return app;

@@ -21,11 +21,20 @@ export async function registerRateLimit(
 ) {
   const { config, isIngest } = deps;
 
+  // No offline queue: while Redis is away a command fails at once and the request passes uncounted
+  // (skipOnError below), instead of waiting for the reconnection (seconds of stalled ingest, measured).
   const redis = config.redisUrl
-    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000 })
+    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000, enableOfflineQueue: false })
     : undefined;
   // Without this listener an unreachable Redis would be an unhandled 'error' event.
   redis?.on('error', (error) => app.log.warn({ err: error }, 'rate-limit store error'));
+  // Without the offline queue, requests before the connection is up would go uncounted: wait for it
+  // (a little), so that a server counts from its first request unless Redis is away at start.
+  if (redis && redis.status !== 'ready')
+    await new Promise<void>((resolve) => {
+      redis.once('ready', resolve);
+      setTimeout(resolve, 2000).unref();
+    });
   app.addHook('onClose', async () => {
     await redis?.quit().catch(() => {});
   });

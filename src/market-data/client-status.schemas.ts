@@ -42,6 +42,19 @@ export const clientStatusReportSchema = z
       .meta({ description: 'bars fetched but not yet acknowledged by a server' }),
     quota: clientQuotaSchema.nullable(),
     problem: z.string().max(2000).nullable(),
+    sharing: z
+      .strictObject({
+        member_id: z.string().max(200).meta({ description: "the client's id among those sharing Redis" }),
+        members: z
+          .array(z.string().max(200))
+          .max(1000)
+          .meta({ description: 'the clients alive, as this one last saw them' }),
+      })
+      .optional()
+      .meta({
+        description:
+          'present when clients split the symbols through Redis: `symbols` then lists only the ones this client fetches',
+      }),
     symbols: z.array(clientSymbolStatusSchema).max(10_000),
   })
   .meta({ id: 'ClientStatusReport' });

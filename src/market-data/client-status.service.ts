@@ -1,12 +1,7 @@
 import type { Database } from '../db/connect.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { ClientStatusRepo } from './client-status.repo.ts';
-import type {
-  ClientStatus,
-  ClientStatusList,
-  ClientStatusReport,
-  SymbolRefresh,
-} from './client-status.schemas.ts';
+import type { ClientStatusList, ClientStatusReport, SymbolRefresh } from './client-status.schemas.ts';
 
 /**
  * The last report of each market-data client, so that the dashboard can show when each symbol was last

@@ -4,6 +4,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { ClientState, ClientStateStore, SymbolProgress } from './client-state.ts';
 import type { ClientStatusReport } from './client-status.schemas.ts';
 import { PostFailedError, type ServerApi } from './server-api.ts';
+import type { Ownership } from './sharing/membership.ts';
+import type { SharedProgress } from './sharing/progress.ts';
 import type { Spool } from './spool.ts';
 import type { Bar, PriceProvider, ProviderQuota, ProviderStatus } from './types.ts';
 
@@ -54,6 +56,13 @@ export interface MarketDataClientOptions {
   statusIntervalMs?: number;
   random?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /**
+   * Several clients on one Redis: which of `symbols` this one fetches. Rounds then ask the provider for
+   * this client's share only, and a change of share starts a round at once.
+   */
+  ownership?: Ownership;
+  /** With `ownership`: the newest bar per symbol across clients, so a symbol taken over resumes from it. */
+  sharedProgress?: SharedProgress;
 }
 
 export interface RoundReport {
@@ -82,7 +91,7 @@ interface DrainTally {
 const ONCE_POST_ATTEMPTS = 3;
 
 export function createMarketDataClient(options: MarketDataClientOptions) {
-  const { provider, symbols, server, spool, log } = options;
+  const { provider, symbols, server, spool, log, ownership, sharedProgress } = options;
   const now = options.now ?? Date.now;
   const batchSize = options.batchSize ?? 5000;
   const firstRetryMs = options.retry?.firstMs ?? 1000;
@@ -107,6 +116,11 @@ export function createMarketDataClient(options: MarketDataClientOptions) {
   let retryAt = 0;
   let lastFailure: string | undefined;
   let statusRouteMissing = false;
+  let wakeRequested = false;
+  /** The symbols this client fetches: all of them, unless it shares them with others. */
+  const mine = (): readonly string[] => ownership?.owned() ?? symbols;
+  /** Owned symbols whose shared progress this client has read since it took them. */
+  const caughtUp = new Set<string>();
 
   provider.resume?.(
     Object.fromEntries(
@@ -123,12 +137,12 @@ export function createMarketDataClient(options: MarketDataClientOptions) {
     return progress;
   }
 
-  async function fetchBars(once: boolean): Promise<Bar[]> {
+  async function fetchBars(once: boolean, share: readonly string[]): Promise<Bar[]> {
     const signal = controller.signal;
     try {
       return once && provider.fetchOnce
-        ? await provider.fetchOnce(symbols, signal)
-        : await provider.poll(symbols, signal);
+        ? await provider.fetchOnce(share, signal)
+        : await provider.poll(share, signal);
     } catch (error) {
       if (stopped) return [];
       log.warn({ err: error }, `${provider.name}: fetching prices failed`);
@@ -140,10 +154,35 @@ export function createMarketDataClient(options: MarketDataClientOptions) {
     if (bars.length === 0) return;
     await spool.append(bars);
     const at = new Date(now()).toISOString();
+    const newest: Record<string, Bar> = {};
     for (const bar of bars) {
       const progress = progressOf(bar.symbol);
       if (!progress.newestBarAt || bar.timestamp > progress.newestBarAt) progress.newestBarAt = bar.timestamp;
       progress.lastSuccessAt = at;
+      const known = newest[bar.symbol];
+      if (!known || bar.timestamp > known.timestamp) newest[bar.symbol] = bar;
+    }
+    await sharedProgress?.record(newest).catch((error: unknown) => {
+      // Only costs a next owner some history it asks for again (or, past 100 bars, a gap it cannot see).
+      log.debug({ err: error }, 'could not record the newest bars in Redis');
+    });
+  }
+
+  /** Symbols just taken over start from the newest bar any client fetched, not from nothing. */
+  async function catchUpShared(owned: readonly string[]): Promise<void> {
+    if (!sharedProgress) return;
+    for (const symbol of caughtUp) if (!owned.includes(symbol)) caughtUp.delete(symbol);
+    const taken = owned.filter((symbol) => !caughtUp.has(symbol));
+    if (taken.length === 0) return;
+    try {
+      const lastBars = await sharedProgress.read(taken);
+      provider.resume?.(
+        Object.fromEntries(Object.entries(lastBars).map(([symbol, bar]) => [symbol, bar.timestamp])),
+      );
+      provider.takeOver?.(lastBars);
+      for (const symbol of taken) caughtUp.add(symbol);
+    } catch (error) {
+      log.debug({ err: error }, 'could not read the newest bars from Redis; trying again next round');
     }
   }
 
@@ -300,7 +339,10 @@ export function createMarketDataClient(options: MarketDataClientOptions) {
           }
         : null,
       problem: status?.problem?.slice(0, 2000) ?? null,
-      symbols: symbols.map((symbol) => ({
+      ...(ownership && {
+        sharing: { member_id: ownership.id, members: ownership.members().slice(0, 1000) },
+      }),
+      symbols: mine().map((symbol) => ({
         symbol,
         last_success_at: state.symbols[symbol]?.lastSuccessAt ?? null,
         newest_bar_at: state.symbols[symbol]?.newestBarAt ?? null,
@@ -335,7 +377,10 @@ export function createMarketDataClient(options: MarketDataClientOptions) {
 
   async function runRound(once: boolean): Promise<RoundReport> {
     rounds += 1;
-    const bars = await fetchBars(once);
+    // One share for the whole round: a symbol gained meanwhile waits for the next, after its catch-up.
+    const share = mine();
+    await catchUpShared(share);
+    const bars = await fetchBars(once, share);
     await accept(bars);
     let tally: DrainTally = { sent: 0, inserted: 0, rejected: 0 };
     if (spool.size > 0 && !stopped) {
@@ -363,16 +408,35 @@ export function createMarketDataClient(options: MarketDataClientOptions) {
     return report;
   }
 
+  function describe(): string {
+    const plan = provider.describePlan(symbols);
+    return ownership ? `${plan}; shared through Redis with the other clients, as ${ownership.id}` : plan;
+  }
+
   function logUnexpected(error: unknown) {
     if (!stopped) log.error({ err: error }, 'market-data client round failed');
   }
 
   function scheduleNext() {
     if (stopped) return;
+    const delayMs = wakeRequested ? 0 : provider.nextPollDelayMs();
+    wakeRequested = false;
     pollTimer = setTimeout(() => {
+      pollTimer = undefined;
       inFlightRound = runRound(false).catch(logUnexpected).finally(scheduleNext);
-    }, provider.nextPollDelayMs());
+    }, delayMs);
   }
+
+  /** This client's share changed: a round now (or right after the one running), and a fresh status. */
+  function wake() {
+    if (!looping || stopped) return;
+    if (pollTimer) {
+      clearTimeout(pollTimer);
+      pollTimer = undefined;
+      inFlightRound = runRound(false).catch(logUnexpected).finally(scheduleNext);
+    } else wakeRequested = true;
+  }
+  ownership?.onChange(wake);
 
   return {
     clientId: state.clientId,
@@ -380,7 +444,7 @@ export function createMarketDataClient(options: MarketDataClientOptions) {
     /** Logs the plan and starts polling; the first round runs at once. */
     start() {
       looping = true;
-      log.info({ provider: provider.name, server: server.serverUrl }, provider.describePlan(symbols));
+      log.info({ provider: provider.name, server: server.serverUrl }, describe());
       if (spool.size > 0)
         log.info({ spooled: spool.size }, `${spool.size} bars left from an earlier run go out first`);
       inFlightRound = runRound(false).catch(logUnexpected).finally(scheduleNext);
@@ -392,7 +456,7 @@ export function createMarketDataClient(options: MarketDataClientOptions) {
 
     /** One round for `--once`: fetch whatever the hour, post with a few quick retries, report. */
     async runOnce(): Promise<RoundReport> {
-      log.info({ provider: provider.name, server: server.serverUrl }, provider.describePlan(symbols));
+      log.info({ provider: provider.name, server: server.serverUrl }, describe());
       return runRound(true);
     },
 

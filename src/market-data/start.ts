@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { Config } from '../config.ts';
 import { runningServer } from '../operator.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -11,6 +12,7 @@ import { createFileStateStore, lockClientDir } from './client-state.ts';
 import { createCsvProvider } from './providers/csv.ts';
 import { createSimulatorProvider } from './providers/simulator.ts';
 import { createServerApi } from './server-api.ts';
+import { type ClientFleet, openClientFleet, registerFleetGauges } from './sharing/fleet.ts';
 import { openSpool } from './spool.ts';
 import type { Bar, PriceProvider } from './types.ts';
 
@@ -26,8 +28,9 @@ export function clientDir(config: Pick<Config, 'dataDir'>): string {
 
 export function createProvider(
   config: Config,
-  deps: { clock: Clock; logger: Logger },
+  deps: { clock: Clock; logger: Logger; fleet?: ClientFleet },
 ): PriceProvider | undefined {
+  const { fleet } = deps;
   switch (config.marketDataProvider) {
     case 'none':
       return undefined;
@@ -52,7 +55,10 @@ export function createProvider(
         clock: { now: () => deps.clock.now().getTime() },
         log: deps.logger,
         // Counted on disk: a restart, or `--once` from cron, must not get a fresh day's allowance.
+        // With REDIS_URL it is counted there instead, for every client using the key.
         quotaStore: createFileQuotaStore(path.join(clientDir(config), 'alphavantage-quota.json')),
+        ...(fleet?.quota && { quota: fleet.quota }),
+        ...(fleet?.leases && { sharing: { fleetSymbols: config.symbols, leases: fleet.leases } }),
       });
     }
   }
@@ -69,6 +75,10 @@ export interface StartClientOptions {
   logger: Logger;
   clock: Clock;
   progressLevel?: 'info' | 'debug';
+  /** `--once`: the client does not join the others on Redis (it fetches every symbol), only shares the quota. */
+  once?: boolean;
+  /** Where the client's gauges go (symbols owned, shared quota left), when it runs with REDIS_URL. */
+  registry?: Registry;
 }
 
 export interface StartedClient {
@@ -85,11 +95,18 @@ export async function openClient(
   options: StartClientOptions,
 ): Promise<StartedClient | undefined> {
   const log = options.logger.child({ role: 'client' });
-  const provider = createProvider(config, { clock: options.clock, logger: log });
-  if (!provider) return undefined;
+  if (config.marketDataProvider === 'none') return undefined;
   const dir = clientDir(config);
   const release = lockClientDir(dir);
+  let fleet: ClientFleet | undefined;
   try {
+    fleet = openClientFleet(config, {
+      join: !options.once,
+      log,
+      now: () => options.clock.now().getTime(),
+    });
+    const provider = createProvider(config, { clock: options.clock, logger: log, fleet });
+    if (!provider) throw new Error(`no provider for ${config.marketDataProvider}`);
     const onTornLine = ({ file, bytes }: { file: string; bytes: number }) =>
       log.warn({ file, bytes }, 'dropped the torn last line of a spool (the client stopped mid-write)');
     const spool = await openSpool<Bar>(dir, { onTornLine });
@@ -104,16 +121,24 @@ export async function openClient(
       log,
       progressLevel: options.progressLevel,
       now: () => options.clock.now().getTime(),
+      ...(fleet?.membership && { ownership: fleet.membership }),
+      ...(fleet?.progress && { sharedProgress: fleet.progress }),
     });
+    await fleet?.membership?.start();
+    if (fleet && options.registry) registerFleetGauges(options.registry, fleet);
+    const opened = fleet;
     return {
       start: () => client.start(),
       runOnce: () => client.runOnce(),
       async close() {
         await client.stop();
+        // Leaving after the last fetch: the others take this client's symbols over at once.
+        await opened?.close();
         release();
       },
     };
   } catch (error) {
+    await fleet?.close();
     release();
     throw error;
   }
@@ -132,6 +157,7 @@ export async function runClientCommand(
     clock: Clock;
     /** Resolves when the client should stop; by default its own SIGINT/SIGTERM listener. */
     stopped?: Promise<unknown>;
+    registry?: Registry;
   },
 ): Promise<number> {
   const { logger } = options;
@@ -146,6 +172,8 @@ export async function runClientCommand(
     logger,
     clock: options.clock,
     progressLevel: 'info',
+    once: options.once,
+    ...(options.registry && { registry: options.registry }),
   });
   if (!client) return 1;
 

@@ -57,9 +57,15 @@ export interface PriceProvider {
   /**
    * Where a previous run of the client stopped: the newest bar instant (ISO) it fetched per symbol.
    * A provider that dedupes against what it returned before starts from there instead of from nothing,
-   * so that a restart neither re-sends a window nor mistakes a long gap for a short one.
+   * so that a restart neither re-sends a window nor mistakes a long gap for a short one. Also called
+   * when the client takes symbols over from another client (REDIS_URL), with where that one got to.
    */
   resume?(newestBarPerSymbol: Readonly<Record<string, string>>): void;
+  /**
+   * The newest bar another client fetched, per symbol this client takes over from it (clients sharing
+   * symbols through Redis): a provider that makes its prices up continues from there.
+   */
+  takeOver?(lastBars: Readonly<Record<string, Bar>>): void;
   /** Quota left and per-symbol health, for the progress line and the server's status page. */
   status?(): Promise<ProviderStatus>;
 }

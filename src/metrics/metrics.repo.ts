@@ -3,7 +3,11 @@ import { type Executor, queryRows } from '../db/connect.ts';
 
 export interface DeliveryBacklog {
   pending: number;
-  /** Since the oldest pending delivery's alert fired; 0 when nothing is pending. */
+  /**
+   * Since the alert behind the oldest delivery that is due fired; 0 when none is due. Deliveries held
+   * on purpose (quiet hours, a grouping window, a retry's backoff) count only once due: a night of quiet
+   * hours is not a backlog.
+   */
   oldestAgeSeconds: number;
 }
 
@@ -17,7 +21,9 @@ export function createMetricsRepo() {
       const rows = await queryRows<{ pending: number; oldest_age: number | null }>(
         ex,
         sql`SELECT count(*)::int AS pending,
-                   extract(epoch FROM (${now.toISOString()}::timestamptz - min(a.fired_at)))::float8 AS oldest_age
+                   extract(epoch FROM (${now.toISOString()}::timestamptz
+                     - min(a.fired_at) FILTER (WHERE d.next_attempt_at <= ${now.toISOString()}::timestamptz)))::float8
+              AS oldest_age
             FROM deliveries d JOIN alerts a ON a.id = d.alert_id
             WHERE d.status = 'pending'`,
       );

@@ -59,5 +59,5 @@ export async function startOpsServer(options: {
 export function processMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  return { render: () => registry.metrics(), contentType: registry.contentType };
+  return { registry, render: () => registry.metrics(), contentType: registry.contentType };
 }

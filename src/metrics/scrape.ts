@@ -30,7 +30,7 @@ export function registerScrapeGauges(
   );
   const oldest = metrics.gauge(
     'stockwatch_deliveries_oldest_pending_age_seconds',
-    'Age of the alert behind the oldest pending delivery; 0 when none is pending',
+    'Age of the alert behind the oldest delivery due now; 0 when none is due (quiet hours and grouping hold on purpose)',
   );
   metrics.onScrape('deliveries', async () => {
     pending.reset();
@@ -61,13 +61,18 @@ export function registerScrapeGauges(
     'Bars a client fetched that no server has acknowledged yet',
     ['client_id', 'provider'] as const,
   );
+  const symbols = metrics.gauge(
+    'stockwatch_client_symbols',
+    'Symbols a client fetches, as it last reported (its share, when clients split them through Redis)',
+    ['client_id', 'provider'] as const,
+  );
   const reportedAt = metrics.gauge(
     'stockwatch_client_last_report_timestamp_seconds',
     "When a client last reported (Unix time): time() minus it is the report's age",
     ['client_id', 'provider', 'host'] as const,
   );
   metrics.onScrape('clients', async () => {
-    for (const g of [remaining, limit, used, spooled, reportedAt]) g.reset();
+    for (const g of [remaining, limit, used, spooled, symbols, reportedAt]) g.reset();
     const since = deps.now().getTime() - (deps.clientStaleAfterMs ?? DAY_MS);
     for (const c of await deps.clients()) {
       const at = Date.parse(c.reported_at);
@@ -75,6 +80,7 @@ export function registerScrapeGauges(
       const id = { client_id: c.client_id, provider: c.provider };
       reportedAt.set({ ...id, host: c.host }, at / 1000);
       spooled.set(id, c.spooled);
+      symbols.set(id, c.symbols.length);
       const q = c.quota;
       if (!q) continue;
       const minute = { ...id, window: 'minute' };

@@ -2,6 +2,7 @@ import type { Bus } from '../bus/bus.ts';
 import type { Executor } from '../db/connect.ts';
 import type { FreshPricesHook } from '../prices/prices.service.ts';
 import type { Clock } from '../shared/clock.ts';
+import { measureIndicators } from './live-indicators.ts';
 import type { ClaimedAlert, NotificationsRepo } from './notifications.repo.ts';
 
 export const DELIVERIES_CHANNEL = 'deliveries';
@@ -35,11 +36,22 @@ export function createEvaluator(deps: {
   return async (tx: Executor, fresh) => {
     const now = deps.clock.now();
     const recent = fresh.filter((f) => now.getTime() - f.ts.getTime() <= deps.maxPriceAgeMs);
-    const fired: ClaimedAlert[] = await deps.repo.claimAndRecord(
-      tx,
-      recent.map((f) => ({ symbol: f.symbol, price: f.price, previous: f.prevPrice, priceAt: f.ts })),
-      now,
-    );
+    const prices = recent.map((f) => ({
+      symbol: f.symbol,
+      price: f.price,
+      previous: f.prevPrice,
+      priceAt: f.ts,
+    }));
+    // One statement finds the level candidates and the (kind, variant) pairs of indicator rules on the
+    // symbols; only symbols with such rules cost more: their metrics (one statement, holding only the
+    // parts of the kinds found), then the range scans of the rules they fire.
+    const { candidates, watched } = await deps.repo.findCandidates(tx, prices, [], { watch: true });
+    if (watched.length > 0) {
+      const indicators = await measureIndicators(tx, deps.repo, prices, watched);
+      if (indicators.length > 0)
+        candidates.push(...(await deps.repo.findCandidates(tx, [], indicators)).candidates);
+    }
+    const fired: ClaimedAlert[] = await deps.repo.claim(tx, candidates, now);
     if (fired.length === 0) return undefined;
     return () => {
       deps.onFired?.(fired);

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { requireUser, signedIn } from '../auth/current-user.ts';
 import { problemResponses } from '../http/openapi.ts';
 import {
+  backtestResultSchema,
+  backtestSchema,
   createdNotificationSchema,
   createNotificationSchema,
   idParamsSchema,
@@ -41,6 +43,25 @@ export function notificationsRoutes(app: FastifyInstance, deps: { notifications:
       reply.code(201);
       return { id: notification.id, status: 'created' as const, notification };
     },
+  );
+
+  r.post(
+    '/notifications/backtest',
+    {
+      preValidation: signedIn,
+      schema: {
+        tags,
+        security,
+        summary: 'Every time a rule (not saved) would have fired on the stored prices',
+        description:
+          'Takes the fields of a new notification (without channels and expiry) and a range, by default the ' +
+          '30 days before now, at most 366 days. Judges every stored price of the range as live evaluation ' +
+          'judges a fresh price, honouring `cooldown_minutes` (on price time) and `trigger`.',
+        body: backtestSchema,
+        response: { 200: backtestResultSchema, ...problemResponses(401, 404, 422, 429) },
+      },
+    },
+    async (request) => notifications.backtest(requireUser(request), request.body),
   );
 
   r.get(

@@ -14,6 +14,11 @@ export const channelSchema = z
         .max(2000)
         .meta({ example: 'https://hooks.example.com/stockwatch' }),
     }),
+    // A channel saved with POST /channels (ntfy, Slack, Discord, Telegram, …): src/alerts/user-channels.*
+    z.strictObject({
+      type: z.literal('channel'),
+      id: z.uuid({ message: 'must be the id of one of your channels' }),
+    }),
   ])
   .meta({ id: 'Channel' });
 
@@ -41,13 +46,33 @@ const conditionSchema = z
     example: 'price > 150',
   });
 
+// The indicator kinds' parameters. Which ones a kind requires (and refuses) is checked by the service,
+// which names the field in its 422.
+export const MAX_WINDOW_MINUTES = 1440;
+export const MAX_PERIODS = 1000;
+const period = (what: string, max = MAX_PERIODS) =>
+  z.number().int().min(1).max(max).meta({ description: what });
+const paramFields = {
+  direction: z
+    .enum(['up', 'down', 'either'])
+    .optional()
+    .meta({ description: 'change_pct_from_close, move_pct_within (up|down|either); sma_cross (up|down)' }),
+  window_minutes: period('move_pct_within: the window, 1–1440 minutes', MAX_WINDOW_MINUTES).optional(),
+  periods: period('volume_spike: the number of previous bars averaged, 1–1000').optional(),
+  fast: period('sma_cross: bars of the fast moving average (fewer than slow)').optional(),
+  slow: period('sma_cross: bars of the slow moving average, up to 1000').optional(),
+};
+
 export const createNotificationSchema = z
   .strictObject({
     symbol: symbolSchema,
     condition: conditionSchema,
-    threshold: thresholdSchema
-      .optional()
-      .meta({ description: 'required unless the condition text holds it' }),
+    threshold: thresholdSchema.optional().meta({
+      description:
+        'required unless the condition text holds it; the percent for change_pct_from_close and move_pct_within, ' +
+        'the multiple k for volume_spike; none for new_high_52w, new_low_52w and sma_cross',
+    }),
+    ...paramFields,
     user_id: z.string().optional().meta({ description: "optional; when given it must be the caller's id" }),
     cooldown_minutes: cooldownSchema.optional(),
     trigger: triggerSchema.optional(),
@@ -62,6 +87,7 @@ export const patchNotificationSchema = z
     paused: z.boolean().optional(),
     condition: conditionSchema.optional(),
     threshold: thresholdSchema.optional(),
+    ...paramFields,
     cooldown_minutes: cooldownSchema.optional(),
     trigger: triggerSchema.optional(),
     expires_at: expiresSchema.optional(),
@@ -76,7 +102,14 @@ export const notificationSchema = z
     symbol: z.string(),
     condition: z.enum(CONDITION_KINDS),
     condition_text: z.string(),
-    threshold: z.number(),
+    threshold: z
+      .number()
+      .meta({ description: '0 for kinds without one (new_high_52w, new_low_52w, sma_cross)' }),
+    direction: paramFields.direction,
+    window_minutes: paramFields.window_minutes,
+    periods: paramFields.periods,
+    fast: paramFields.fast,
+    slow: paramFields.slow,
     cooldown_minutes: z.number(),
     trigger: triggerSchema,
     expires_at: z.string().nullable(),
@@ -109,3 +142,41 @@ export const notificationListSchema = z.object({
 });
 
 export const idParamsSchema = z.strictObject({ id: z.string().max(100) });
+
+export const MAX_BACKTEST_DAYS = 366;
+export const backtestSchema = z
+  .strictObject({
+    symbol: symbolSchema,
+    condition: conditionSchema,
+    threshold: thresholdSchema.optional(),
+    ...paramFields,
+    cooldown_minutes: cooldownSchema.optional(),
+    trigger: triggerSchema.optional(),
+    start_time: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .meta({ description: 'default: 30 days before end_time' }),
+    end_time: z.iso.datetime({ offset: true }).optional().meta({ description: 'default: now (exclusive)' }),
+  })
+  .meta({ id: 'Backtest' });
+export type BacktestInput = z.output<typeof backtestSchema>;
+
+export const backtestResultSchema = z
+  .object({
+    symbol: z.string(),
+    start_time: z.string(),
+    end_time: z.string(),
+    count: z.number().meta({ description: 'firings in the range, after cooldown and trigger' }),
+    firings: z.array(
+      z.object({
+        timestamp: z.string(),
+        price: z.number(),
+        detail: z.string().meta({ example: '+3.12% from the previous close 101.5' }),
+      }),
+    ),
+    truncated: z.boolean().meta({ description: 'firings holds only the first 5,000' }),
+    evaluated_points: z.number().meta({ description: 'stored prices in the range that were judged' }),
+    took_ms: z.number(),
+  })
+  .meta({ id: 'BacktestResult' });
+export type BacktestResult = z.output<typeof backtestResultSchema>;

@@ -14,7 +14,7 @@ export interface ReceivedMail {
  * A real SMTP server (the smtp-server package) that records what it accepts. It can refuse the next
  * messages with a 4xx, or hold them without answering, to test retries and crashes mid-send.
  */
-export async function startSmtpServer(port = 0) {
+export async function startSmtpServer(port = 0, options: { closeTimeoutMs?: number } = {}) {
   const received: ReceivedMail[] = [];
   let refuseNext = 0;
   let refuseAll = false;
@@ -27,6 +27,8 @@ export async function startSmtpServer(port = 0) {
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    // How long `close()` lets open connections go on (smtp-server's default: 30 s); a short one is a crash.
+    ...(options.closeTimeoutMs !== undefined && { closeTimeout: options.closeTimeoutMs }),
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));

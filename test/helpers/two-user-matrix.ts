@@ -122,5 +122,45 @@ export const alertsResource: OwnedResource = {
   missingId: '00000000-0000-4000-8000-000000000000',
 };
 
+/** A saved channel (issue 7): an ntfy topic on a public server, so nothing here ever sends. */
+export const channelsResource: OwnedResource = {
+  name: 'saved channel',
+  async create(app, owner) {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/channels',
+      headers: owner.headers,
+      payload: {
+        type: 'ntfy',
+        name: 'phone',
+        config: { server_url: 'https://ntfy.example.com', topic: 'mx' },
+      },
+    });
+    if (res.statusCode !== 201) throw new Error(`POST /channels: ${res.statusCode} ${res.body}`);
+    return res.json().id;
+  },
+  byId: [
+    { method: 'GET', url: (id) => `/channels/${id}` },
+    {
+      method: 'PATCH',
+      url: (id) => `/channels/${id}`,
+      payload: { name: 'taken over', config: { topic: 'b' } },
+    },
+    { method: 'POST', url: (id) => `/channels/${id}/test` },
+    { method: 'DELETE', url: (id) => `/channels/${id}` },
+  ],
+  async readBack(app, owner, id) {
+    const res = await app.inject({ method: 'GET', url: `/channels/${id}`, headers: owner.headers });
+    return { status: res.statusCode, body: res.json() };
+  },
+  lists: [{ url: '/channels', items: dataOf }],
+  missingId: '00000000-0000-4000-8000-000000000000',
+};
+
 /** Every user endpoint that exists: add yours here. */
-export const OWNED_RESOURCES: OwnedResource[] = [apiTokensResource, notificationsResource, alertsResource];
+export const OWNED_RESOURCES: OwnedResource[] = [
+  apiTokensResource,
+  notificationsResource,
+  alertsResource,
+  channelsResource,
+];

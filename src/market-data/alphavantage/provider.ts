@@ -1,4 +1,6 @@
 import { type MarketHoursMode, sessionTimeBetween } from '../market-hours.ts';
+import type { FetchLeases } from '../sharing/leases.ts';
+import { SharedStateUnavailableError } from '../sharing/redis.ts';
 import type { Bar, PriceProvider, ProviderStatus, ProviderSymbolStatus } from '../types.ts';
 import { createAlphaVantageClient, defaultSleep, QuotaDeniedError, type Sleep } from './client.ts';
 import {
@@ -10,7 +12,7 @@ import {
   UnexpectedResponseError,
 } from './errors.ts';
 import { parseBulkQuotes, parseIntraday } from './parse.ts';
-import { type Clock, createQuota, type QuotaStore } from './quota.ts';
+import { type Clock, createQuota, type Quota, type QuotaStore } from './quota.ts';
 import {
   BULK_SYMBOLS_PER_CALL,
   bulkSpacingMs,
@@ -18,6 +20,7 @@ import {
   describePlan,
   intradaySpacingMs,
 } from './schedule.ts';
+import { createSlotSchedule } from './shared-schedule.ts';
 
 /** The subset of a pino logger the provider uses. */
 export interface ProviderLog {
@@ -40,6 +43,13 @@ export interface AlphaVantageProviderOptions {
   fetch?: typeof fetch;
   /** Where the quota is counted; in memory unless clients share a key. */
   quotaStore?: QuotaStore;
+  /** The quota itself, when it is kept elsewhere (Redis, for clients sharing the key); wins over `quotaStore`. */
+  quota?: Quota;
+  /**
+   * Set when several clients split the symbols (REDIS_URL): `poll` then gets this client's share, each
+   * symbol is fetched once per fleet-wide period (`shared-schedule.ts`), under a lease.
+   */
+  sharing?: { fleetSymbols: readonly string[]; leases: FetchLeases };
   sleep?: Sleep;
   random?: () => number;
   /** Per HTTP attempt; 10 s by default. */
@@ -73,15 +83,19 @@ const COMPACT_SPAN_MS = 100 * 60_000;
 const CACHED_BARS = 100;
 // Nothing may be due for days (weekend, quota spent); waking hourly costs nothing and survives clock jumps.
 const MAX_DELAY_MS = 3_600_000;
+// While Redis (shared quota, leases) does not answer, nothing is fetched; look again this often.
+const SHARED_RETRY_MS = 5_000;
 
 export function createAlphaVantageProvider(options: AlphaVantageProviderOptions): AlphaVantageProvider {
   const { clock, log, entitlement, marketHours } = options;
   const limits = { callsPerDay: options.callsPerDay, callsPerMinute: options.callsPerMinute, marketHours };
-  const quota = createQuota({
-    clock,
-    limits: { perMinute: options.callsPerMinute, perDay: options.callsPerDay },
-    store: options.quotaStore,
-  });
+  const quota =
+    options.quota ??
+    createQuota({
+      clock,
+      limits: { perMinute: options.callsPerMinute, perDay: options.callsPerDay },
+      store: options.quotaStore,
+    });
   const client = createAlphaVantageClient({
     apiKey: options.apiKey,
     baseUrl: options.baseUrl,
@@ -94,6 +108,24 @@ export function createAlphaVantageProvider(options: AlphaVantageProviderOptions)
   const scheduler = createScheduler({ clock, marketHours });
   const sleep = options.sleep ?? defaultSleep;
   const bulk = entitlement !== undefined;
+  const sharing = options.sharing;
+  const fleetSize = sharing?.fleetSymbols.length ?? 0;
+  const slots =
+    sharing &&
+    createSlotSchedule({
+      clock,
+      marketHours,
+      fleetSymbols: sharing.fleetSymbols,
+      // One client alone would go round every symbol in this time; the fleet does it together.
+      periodMs: bulk
+        ? bulkSpacingMs(fleetSize, limits) * Math.max(1, Math.ceil(fleetSize / BULK_SYMBOLS_PER_CALL))
+        : intradaySpacingMs(limits) * Math.max(1, fleetSize),
+      spread: !bulk,
+    });
+  /** This client's share at the last poll, for `nextPollDelayMs`. */
+  let owned: readonly string[] = [];
+  /** Redis did not answer: no call may be counted, so none is made (see `pollShared`). */
+  let sharedDown: SharedStateUnavailableError | undefined;
 
   /** Newest bar instant already returned, per symbol: only later bars go out again. */
   const newestReturned = new Map<string, number>();
@@ -154,15 +186,87 @@ export function createAlphaVantageProvider(options: AlphaVantageProviderOptions)
     );
   }
 
+  /** Once per outage: fetching waits for Redis rather than spend calls the other clients cannot see. */
+  function noteSharedDown(error: SharedStateUnavailableError) {
+    if (!sharedDown)
+      log.warn(
+        { err: error },
+        `${error.message}; no Alpha Vantage calls until Redis answers (the quota shared with the other clients cannot be counted)`,
+      );
+    sharedDown = error;
+    const retryAt = clock.now() + SHARED_RETRY_MS;
+    slots?.deferUntil(retryAt);
+    scheduler.deferUntil(retryAt);
+  }
+
+  function noteSharedUp() {
+    if (sharedDown) log.info({}, 'Redis answers again: Alpha Vantage calls resume');
+    sharedDown = undefined;
+  }
+
+  /**
+   * One call at most for this client's share (`mine`): the earliest symbol whose turn in the period has
+   * come, taken under its lease so that no other client fetches it in the same period.
+   */
+  async function pollShared(mine: readonly string[], signal?: AbortSignal): Promise<Bar[]> {
+    const schedule = slots!;
+    owned = mine.filter((symbol) => !rejected.has(symbol));
+    if (owned.length === 0 || !schedule.isDue()) return [];
+    const { slot, symbols } = schedule.due(owned, bulk ? BULK_SYMBOLS_PER_CALL : 1);
+    if (symbols.length === 0) return [];
+    let claimed: string[] = [];
+    try {
+      const decision = await quota.check();
+      if (!decision.allowed) {
+        schedule.deferUntil(decision.retryAt);
+        noteSharedUp();
+        return [];
+      }
+      // Past the end of the period the lease has done its work; a little longer covers clock skew.
+      const ttl = (slot + 1) * schedule.periodMs - clock.now() + schedule.periodMs;
+      for (const symbol of symbols) {
+        if (await sharing!.leases.claim(symbol, slot, ttl)) claimed.push(symbol);
+        schedule.markDone(symbol, slot);
+      }
+      noteSharedUp();
+    } catch (error) {
+      if (!(error instanceof SharedStateUnavailableError)) throw error;
+      for (const symbol of symbols) schedule.unmark(symbol, slot);
+      noteSharedDown(error);
+      return [];
+    }
+    if (claimed.length === 0) return [];
+    try {
+      const bars = await fetchUnit(claimed, signal);
+      minuteLimitStreak = 0;
+      return bars;
+    } catch (error) {
+      if (error instanceof QuotaDeniedError || error instanceof SharedStateUnavailableError) {
+        // Nothing was sent: give the period back, to this client or whoever owns the symbols next.
+        for (const symbol of claimed) schedule.unmark(symbol, slot);
+        await Promise.all(claimed.map((symbol) => sharing!.leases.release(symbol, slot).catch(() => {})));
+        claimed = [];
+      }
+      return handleFailure(error, claimed.length > 0 ? claimed : symbols, signal);
+    }
+  }
+
   async function handleFailure(error: unknown, unit: string[], signal?: AbortSignal): Promise<Bar[]> {
     if (signal?.aborted) throw error;
-    if (error instanceof QuotaDeniedError) {
+    if (error instanceof SharedStateUnavailableError) {
+      noteSharedDown(error);
+    } else if (error instanceof QuotaDeniedError) {
+      slots?.deferUntil(error.retryAt);
       scheduler.deferUntil(error.retryAt);
     } else if (error instanceof RateLimitedError) {
       minuteLimitStreak = error.window === 'minute' ? minuteLimitStreak + 1 : 0;
       const window = error.window === 'day' || minuteLimitStreak > 1 ? 'day' : 'minute';
-      const until = await quota.exhaust(window);
+      const until = await quota.exhaust(window).catch((e: unknown) => {
+        if (e instanceof SharedStateUnavailableError) noteSharedDown(e);
+        return clock.now() + (window === 'day' ? SHARED_RETRY_MS : 60_000);
+      });
       scheduler.deferUntil(until);
+      slots?.deferUntil(until);
       log.warn({ until: new Date(until).toISOString() }, `${error.message}; no calls until then`);
     } else if (error instanceof InvalidCallError) {
       if (unit.length === 1) reject(unit[0]!, error.providerMessage ?? error.message);
@@ -187,6 +291,7 @@ export function createAlphaVantageProvider(options: AlphaVantageProviderOptions)
 
     async poll(symbols, signal) {
       if (stoppedBy) return [];
+      if (slots) return pollShared(symbols, signal);
       const units = unitsOf(symbols);
       idle = units.length === 0;
       if (idle || !scheduler.isDue()) return [];
@@ -210,10 +315,18 @@ export function createAlphaVantageProvider(options: AlphaVantageProviderOptions)
     async fetchOnce(symbols, signal) {
       const bars: Bar[] = [];
       for (const unit of unitsOf(symbols)) {
-        let decision = await quota.check();
-        while (!decision.allowed && decision.reason === 'minute') {
-          await sleep(decision.retryAt - clock.now(), signal);
+        let decision: Awaited<ReturnType<Quota['check']>>;
+        try {
           decision = await quota.check();
+          while (!decision.allowed && decision.reason === 'minute') {
+            await sleep(decision.retryAt - clock.now(), signal);
+            decision = await quota.check();
+          }
+          noteSharedUp();
+        } catch (error) {
+          if (!(error instanceof SharedStateUnavailableError)) throw error;
+          noteSharedDown(error);
+          break;
         }
         if (stoppedBy || !decision.allowed) {
           if (!decision.allowed) {
@@ -236,34 +349,47 @@ export function createAlphaVantageProvider(options: AlphaVantageProviderOptions)
     },
 
     nextPollDelayMs() {
-      if (stoppedBy || idle) return MAX_DELAY_MS;
+      if (stoppedBy) return MAX_DELAY_MS;
+      if (slots) return Math.min(MAX_DELAY_MS, Math.max(0, slots.nextDueAt(owned) - clock.now()));
+      if (idle) return MAX_DELAY_MS;
       return Math.min(MAX_DELAY_MS, Math.max(0, scheduler.nextDueAt() - clock.now()));
     },
 
     resume(newestBarPerSymbol) {
+      // The latest wins: a symbol taken back from another client may come with a newer bar than ours.
       for (const [symbol, iso] of Object.entries(newestBarPerSymbol)) {
         const at = Date.parse(iso);
-        if (Number.isFinite(at) && !newestReturned.has(symbol)) newestReturned.set(symbol, at);
+        const known = newestReturned.get(symbol) ?? Number.NEGATIVE_INFINITY;
+        if (Number.isFinite(at) && at > known) newestReturned.set(symbol, at);
       }
     },
 
     async status() {
-      const q = await quota.remaining();
+      let q: Awaited<ReturnType<Quota['remaining']>> | undefined;
+      try {
+        q = await quota.remaining();
+      } catch (error) {
+        if (!(error instanceof SharedStateUnavailableError)) throw error;
+        sharedDown ??= error;
+      }
       const finite = (n: number) => (Number.isFinite(n) ? n : null);
       const symbols: Record<string, ProviderSymbolStatus> = {};
       for (const [symbol, last] of cache) symbols[symbol] = { lastSuccessAt: last.fetchedAt };
       for (const [symbol, reason] of rejected) symbols[symbol] = { ...symbols[symbol], error: reason };
+      const problem = stoppedBy?.message ?? sharedDown?.message;
       return {
-        quota: {
-          callsLeftToday: finite(q.day),
-          callsPerDay: finite(q.limits.perDay),
-          callsLeftThisMinute: q.minute,
-          callsPerMinute: q.limits.perMinute,
-          dayResetsAt: new Date(q.dayResetsAt).toISOString(),
-          blockedUntil: q.blockedUntil === undefined ? null : new Date(q.blockedUntil).toISOString(),
-        },
+        ...(q && {
+          quota: {
+            callsLeftToday: finite(q.day),
+            callsPerDay: finite(q.limits.perDay),
+            callsLeftThisMinute: q.minute,
+            callsPerMinute: q.limits.perMinute,
+            dayResetsAt: new Date(q.dayResetsAt).toISOString(),
+            blockedUntil: q.blockedUntil === undefined ? null : new Date(q.blockedUntil).toISOString(),
+          },
+        }),
         symbols,
-        ...(stoppedBy && { problem: stoppedBy.message }),
+        ...(problem && { problem }),
       };
     },
 

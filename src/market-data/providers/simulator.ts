@@ -87,6 +87,16 @@ export function createSimulatorProvider(options: {
       return bars;
     },
     nextPollDelayMs: () => options.intervalMs,
+    // Another client walked this symbol until now: go on from its last price, not from one of our own,
+    // so a take-over neither jumps the price nor backfills a day that is already stored.
+    takeOver(lastBars) {
+      for (const [symbol, bar] of Object.entries(lastBars)) {
+        const ts = Date.parse(bar.timestamp);
+        const known = state[symbol];
+        if (Number.isFinite(ts) && bar.price > 0 && (!known || ts > known.ts))
+          state[symbol] = { price: bar.price, ts };
+      }
+    },
   };
 }
 

@@ -24,7 +24,7 @@ export function isApiError(error: unknown, status?: number): error is ApiError {
   return error instanceof ApiError && (status === undefined || error.status === status);
 }
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /**
  * One call to the API of this origin. The session cookie goes along by itself; writes carry a JSON body
@@ -39,7 +39,7 @@ export async function api<T>(
   for (const [k, v] of Object.entries(options.query ?? {}))
     if (v !== undefined && v !== '') query.set(k, String(v));
   const url = query.size > 0 ? `${path}?${query}` : path;
-  const hasBody = method === 'POST' || method === 'PATCH';
+  const hasBody = method === 'POST' || method === 'PUT' || method === 'PATCH';
   let response: Response;
   try {
     response = await fetch(url, {

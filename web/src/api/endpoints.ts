@@ -2,18 +2,26 @@ import { api } from './client';
 import type {
   AlertList,
   ApiToken,
+  BacktestBody,
+  BacktestResult,
+  ChannelPatch,
+  ChannelTestResult,
   ClientStatusList,
   CreatedApiToken,
   CreatedNotification,
   HistoryQuery,
   HistoryResponse,
   Mailbox,
+  NewChannel,
   NewNotification,
   NotificationList,
   NotificationPatch,
+  NotificationSettings,
   NotificationView,
   Profile,
   RetryResponse,
+  SavedChannel,
+  SavedChannelList,
   Session,
   SetupStatus,
   SignInBody,
@@ -50,6 +58,8 @@ export const endpoints = {
   updateNotification: (id: string, body: NotificationPatch) =>
     api<NotificationView>('PATCH', `/notifications/${encodeURIComponent(id)}`, { body }),
   deleteNotification: (id: string) => api<void>('DELETE', `/notifications/${encodeURIComponent(id)}`),
+  backtest: (body: BacktestBody, signal?: AbortSignal) =>
+    api<BacktestResult>('POST', '/notifications/backtest', { body, ...(signal && { signal }) }),
 
   alerts: (query: { cursor?: string; limit?: number } = {}) => api<AlertList>('GET', '/alerts', { query }),
   retryAlert: (id: string) =>
@@ -57,6 +67,17 @@ export const endpoints = {
   mailbox: () => api<Mailbox>('GET', '/mailbox'),
   webhookSecret: () => api<WebhookSecret>('GET', '/settings/webhook-secret'),
   rotateWebhookSecret: () => api<WebhookSecret>('POST', '/settings/webhook-secret/rotate', { body: {} }),
+
+  channels: () => api<SavedChannelList>('GET', '/channels'),
+  createChannel: (body: NewChannel) => api<SavedChannel>('POST', '/channels', { body }),
+  updateChannel: (id: string, body: ChannelPatch) =>
+    api<SavedChannel>('PATCH', `/channels/${encodeURIComponent(id)}`, { body }),
+  deleteChannel: (id: string) => api<void>('DELETE', `/channels/${encodeURIComponent(id)}`),
+  testChannel: (id: string) =>
+    api<ChannelTestResult>('POST', `/channels/${encodeURIComponent(id)}/test`, { body: {} }),
+  notificationSettings: () => api<NotificationSettings>('GET', '/settings/notifications'),
+  saveNotificationSettings: (body: NotificationSettings) =>
+    api<NotificationSettings>('PUT', '/settings/notifications', { body }),
 
   tokens: () => api<{ data: ApiToken[] }>('GET', '/tokens'),
   createToken: (name: string) => api<CreatedApiToken>('POST', '/tokens', { body: { name } }),
@@ -78,5 +99,7 @@ export const keys = {
   alerts: ['alerts'] as const,
   mailbox: ['mailbox'] as const,
   tokens: ['tokens'] as const,
+  channels: ['channels'] as const,
+  notificationSettings: ['settings', 'notifications'] as const,
   webhookSecret: ['webhook-secret'] as const,
 };

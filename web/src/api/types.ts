@@ -10,6 +10,14 @@ import type {
   webhookSecretSchema,
 } from '@server/alerts/alerts.schemas';
 import type {
+  channelListSchema,
+  channelTestResultSchema,
+  channelViewSchema,
+  createChannelSchema,
+  notificationSettingsSchema,
+  patchChannelSchema,
+} from '@server/alerts/user-channels.schemas';
+import type {
   createdTokenSchema,
   profileSchema,
   sessionResponseSchema,
@@ -24,6 +32,8 @@ import type { problemSchema } from '@server/http/openapi';
 import type { clientStatusListSchema } from '@server/market-data/client-status.schemas';
 import type { AlertEvent } from '@server/notifications/evaluator';
 import type {
+  backtestResultSchema,
+  backtestSchema,
   channelSchema,
   createdNotificationSchema,
   createNotificationSchema,
@@ -65,6 +75,8 @@ export type NewNotification = z.input<typeof createNotificationSchema>;
 export type NotificationPatch = z.input<typeof patchNotificationSchema>;
 export type CreatedNotification = z.output<typeof createdNotificationSchema>;
 export type NotificationList = z.output<typeof notificationListSchema>;
+export type BacktestBody = z.input<typeof backtestSchema>;
+export type BacktestResult = z.output<typeof backtestResultSchema>;
 
 export type AlertList = z.output<typeof alertListSchema>;
 export type Delivery = z.output<typeof alertSchema>['deliveries'][number];
@@ -77,3 +89,10 @@ export type WebhookSecret = z.output<typeof webhookSecretSchema>;
 export type PriceEvent = PricesEvent;
 /** `event: alert` of GET /events: the hub strips the owner's id before sending. */
 export type AlertStreamEvent = Omit<AlertEvent, 'userId'>;
+
+export type SavedChannel = z.output<typeof channelViewSchema>;
+export type SavedChannelList = z.output<typeof channelListSchema>;
+export type NewChannel = z.input<typeof createChannelSchema>;
+export type ChannelPatch = z.input<typeof patchChannelSchema>;
+export type ChannelTestResult = z.output<typeof channelTestResultSchema>;
+export type NotificationSettings = z.output<typeof notificationSettingsSchema>;

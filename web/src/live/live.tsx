@@ -16,8 +16,11 @@ const MAX_BACKOFF_MS = 30_000;
 type PriceListener = (event: PriceEvent) => void;
 type ConditionKind = NotificationView['condition'];
 
-/** The words of the server's condition texts ("price > 150"), for the toast of an alert. */
-const OPERATORS: Record<ConditionKind, string> = {
+/**
+ * The words of the server's condition texts ("price > 150"), for the toast of an alert. Indicator kinds
+ * (change_pct_from_close, sma_cross, …) have none: the toast shows their name.
+ */
+const OPERATORS: Partial<Record<ConditionKind, string>> = {
   above: '>',
   at_or_above: '>=',
   below: '<',

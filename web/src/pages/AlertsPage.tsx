@@ -123,7 +123,12 @@ function AlertItem({ alert: a, now }: { alert: AlertView; now: number }) {
 }
 
 function DeliveryRow({ delivery: d, now }: { delivery: Delivery; now: number }) {
-  const channel = d.channel.type === 'email' ? 'Email' : `Webhook ${d.channel.url}`;
+  const channel =
+    d.channel.type === 'email'
+      ? 'Email'
+      : d.channel.type === 'webhook'
+        ? `Webhook ${d.channel.url}`
+        : (d.channel_name ?? 'Deleted channel');
   return (
     <li className={`delivery delivery-${d.status}`}>
       <span className="delivery-channel">{channel}</span>{' '}

@@ -6,6 +6,15 @@ import type { Channel, NewNotification, NotificationPatch, NotificationView } fr
 import { Field, OtherErrors } from '../components/Field';
 import { useToast } from '../components/Toasts';
 import { formatPrice, toLocalInput } from '../format';
+import { BacktestPreview } from './BacktestPreview';
+import {
+  ConditionParamsFields,
+  emptyParams,
+  type ParamState,
+  ruleBody,
+  thresholdLabel,
+  usesThreshold,
+} from './ConditionFields';
 
 type ConditionKind = NotificationView['condition'];
 
@@ -17,6 +26,12 @@ const CONDITIONS: Record<ConditionKind, string> = {
   at_or_below: 'Price is at or below (≤)',
   crosses_above: 'Price crosses above',
   crosses_below: 'Price crosses below',
+  change_pct_from_close: 'Price moves X% from the previous close',
+  move_pct_within: 'Price moves X% within N minutes',
+  new_high_52w: 'Price makes a new 52-week high',
+  new_low_52w: 'Price makes a new 52-week low',
+  sma_cross: 'Fast moving average crosses the slow one',
+  volume_spike: 'Volume is k× its recent average',
 };
 const MAX_WEBHOOKS = 4;
 
@@ -24,11 +39,15 @@ interface FormState {
   symbol: string;
   condition: ConditionKind;
   threshold: string;
+  /** The indicator kinds' parameters (direction, window, periods, fast/slow). */
+  params: ParamState;
   cooldown: string;
   trigger: 'recurring' | 'once';
   expires: string;
   email: boolean;
   webhooks: string[];
+  /** Ids of saved channels (Settings → Channels). */
+  saved: string[];
 }
 
 function initialState(existing: NotificationView | undefined, symbol: string | undefined): FormState {
@@ -37,21 +56,25 @@ function initialState(existing: NotificationView | undefined, symbol: string | u
       symbol: symbol ?? '',
       condition: 'above',
       threshold: '',
+      params: emptyParams(),
       cooldown: '60',
       trigger: 'recurring',
       expires: '',
       email: true,
       webhooks: [],
+      saved: [],
     };
   return {
     symbol: existing.symbol,
     condition: existing.condition,
-    threshold: String(existing.threshold),
+    threshold: usesThreshold(existing.condition) ? String(existing.threshold) : '',
+    params: emptyParams(existing),
     cooldown: String(existing.cooldown_minutes),
     trigger: existing.trigger,
     expires: existing.expires_at ? toLocalInput(existing.expires_at) : '',
     email: existing.channels.some((c) => c.type === 'email'),
     webhooks: existing.channels.flatMap((c) => (c.type === 'webhook' ? [c.url] : [])),
+    saved: existing.channels.flatMap((c) => (c.type === 'channel' ? [c.id] : [])),
   };
 }
 
@@ -74,23 +97,23 @@ export function NotificationForm(props: {
   const set = <K extends keyof FormState>(key: K, value: FormState[K]) =>
     setForm((f) => ({ ...f, [key]: value }));
   const symbols = useQuery({ queryKey: keys.symbols, queryFn: endpoints.symbols });
+  const savedChannels = useQuery({ queryKey: keys.channels, queryFn: endpoints.channels });
   const current = symbols.data?.data.find((s) => s.symbol === form.symbol.trim().toUpperCase());
 
   const channels = (): Channel[] => [
     ...(form.email ? [{ type: 'email' as const }] : []),
     ...form.webhooks.map((url) => ({ type: 'webhook' as const, url: url.trim() })),
+    ...form.saved.map((id) => ({ type: 'channel' as const, id })),
   ];
 
   const save = useMutation({
     mutationFn: async (): Promise<NotificationView> => {
-      const threshold = numberOrUndefined(form.threshold);
       const cooldown = numberOrUndefined(form.cooldown);
       const expires = form.expires ? new Date(form.expires).toISOString() : null;
       if (!props.existing) {
         const body: NewNotification = {
           symbol: form.symbol.trim(),
-          condition: form.condition,
-          ...(threshold !== undefined && { threshold }),
+          ...ruleBody(form.condition, form.threshold, form.params),
           ...(cooldown !== undefined && { cooldown_minutes: cooldown }),
           trigger: form.trigger,
           ...(expires && { expires_at: expires }),
@@ -101,8 +124,12 @@ export function NotificationForm(props: {
       // Only what changed: changing the condition, threshold or trigger re-arms a rule on the server.
       const before = initialState(props.existing, undefined);
       const patch: NotificationPatch = {};
-      if (form.condition !== before.condition) patch.condition = form.condition;
-      if (form.threshold !== before.threshold && threshold !== undefined) patch.threshold = threshold;
+      // The condition goes whole (kind, threshold, parameters) when any part of it changed.
+      const rule = ruleBody(form.condition, form.threshold, form.params);
+      if (
+        JSON.stringify(rule) !== JSON.stringify(ruleBody(before.condition, before.threshold, before.params))
+      )
+        Object.assign(patch, rule);
       if (form.cooldown !== before.cooldown && cooldown !== undefined) patch.cooldown_minutes = cooldown;
       if (form.trigger !== before.trigger) patch.trigger = form.trigger;
       if (form.expires !== before.expires) patch.expires_at = expires;
@@ -129,9 +156,20 @@ export function NotificationForm(props: {
   // /channels/N points at the Nth channel sent: email (when ticked) comes first, then the webhooks.
   const webhookError = (index: number) => at(`/channels/${index + (form.email ? 1 : 0)}`);
   const claimed = (pointer: string) =>
-    ['/symbol', '/condition', '/threshold', '/cooldown_minutes', '/trigger', '/expires_at', '/channels'].some(
-      (p) => pointer === p || pointer.startsWith(`${p}/`),
-    );
+    [
+      '/symbol',
+      '/condition',
+      '/threshold',
+      '/direction',
+      '/window_minutes',
+      '/periods',
+      '/fast',
+      '/slow',
+      '/cooldown_minutes',
+      '/trigger',
+      '/expires_at',
+      '/channels',
+    ].some((p) => pointer === p || pointer.startsWith(`${p}/`));
   const channelsError = errors['/channels'];
 
   const onSubmit = (event: FormEvent) => {
@@ -188,29 +226,39 @@ export function NotificationForm(props: {
             </select>
           )}
         </Field>
-        <Field
-          label="Threshold"
-          error={at('/threshold')}
-          hint={
-            current
-              ? `Now ${formatPrice(current.price)}`
-              : form.condition.startsWith('crosses')
-                ? 'Fires when the price moves through it.'
-                : undefined
-          }
-        >
-          {(a) => (
-            <input
-              {...a}
-              type="number"
-              inputMode="decimal"
-              step="any"
-              value={form.threshold}
-              onChange={(e) => set('threshold', e.target.value)}
-              placeholder="150"
-            />
-          )}
-        </Field>
+        {usesThreshold(form.condition) && (
+          <Field
+            label={thresholdLabel(form.condition)}
+            error={at('/threshold')}
+            hint={
+              thresholdLabel(form.condition) !== 'Threshold'
+                ? undefined
+                : current
+                  ? `Now ${formatPrice(current.price)}`
+                  : form.condition.startsWith('crosses')
+                    ? 'Fires when the price moves through it.'
+                    : undefined
+            }
+          >
+            {(a) => (
+              <input
+                {...a}
+                type="number"
+                inputMode="decimal"
+                step="any"
+                value={form.threshold}
+                onChange={(e) => set('threshold', e.target.value)}
+                placeholder={thresholdLabel(form.condition) === 'Threshold' ? '150' : '3'}
+              />
+            )}
+          </Field>
+        )}
+        <ConditionParamsFields
+          condition={form.condition}
+          params={form.params}
+          onChange={(params) => set('params', params)}
+          error={at}
+        />
         <Field
           label="Cooldown (minutes)"
           error={at('/cooldown_minutes')}
@@ -255,6 +303,17 @@ export function NotificationForm(props: {
           </small>
         )}
       </fieldset>
+
+      <BacktestPreview
+        rule={{
+          symbol: form.symbol,
+          ...ruleBody(form.condition, form.threshold, form.params),
+          ...(numberOrUndefined(form.cooldown) !== undefined && {
+            cooldown_minutes: numberOrUndefined(form.cooldown),
+          }),
+          trigger: form.trigger,
+        }}
+      />
 
       <Field label="Expires" error={at('/expires_at')} hint="Leave empty to keep it until you delete it.">
         {(a) => (
@@ -330,7 +389,24 @@ export function NotificationForm(props: {
             + Add a webhook
           </button>
         )}
-        <small className="hint">Webhooks are signed with your secret (Settings).</small>
+        {savedChannels.data?.data.map((c) => (
+          <label className="inline" key={c.id}>
+            <input
+              type="checkbox"
+              checked={form.saved.includes(c.id)}
+              onChange={(e) =>
+                set(
+                  'saved',
+                  e.target.checked ? [...form.saved, c.id] : form.saved.filter((id) => id !== c.id),
+                )
+              }
+            />{' '}
+            {c.name} <span className="muted">({c.type})</span>
+          </label>
+        ))}
+        <small className="hint">
+          Webhooks are signed with your secret. Save ntfy, Slack, Discord or Telegram channels in Settings.
+        </small>
         {channelsError && (
           <small id="channels-error" className="field-error">
             {channelsError}

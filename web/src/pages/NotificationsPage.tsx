@@ -77,6 +77,8 @@ function NotificationList() {
     refetchInterval: poll,
   });
   const [deleting, setDeleting] = useState<NotificationView | undefined>();
+  // Names of saved channels, for the Channels column.
+  const saved = useQuery({ queryKey: keys.channels, queryFn: endpoints.channels });
   const queryClient = useQueryClient();
   const toast = useToast();
   const [location, navigate] = useLocation();
@@ -152,7 +154,13 @@ function NotificationList() {
                 </td>
                 <td data-label="Channels">
                   {n.channels
-                    .map((c) => (c.type === 'email' ? 'email' : `webhook (${hostOf(c.url)})`))
+                    .map((c) =>
+                      c.type === 'email'
+                        ? 'email'
+                        : c.type === 'webhook'
+                          ? `webhook (${hostOf(c.url)})`
+                          : (saved.data?.data.find((s) => s.id === c.id)?.name ?? 'saved channel'),
+                    )
                     .join(', ')}
                 </td>
                 <td data-label="Last fired">

@@ -92,6 +92,8 @@ export function PriceChart(props: {
   theme: Theme;
   notifications: readonly NotificationView[];
   alerts: readonly AlertView[];
+  /** Where a rule being edited would have fired (the backtest), marked like alerts. */
+  marks?: readonly { timestamp: string; price: number; detail: string }[];
   /** Follow live prices: only when the range ends now. */
   live: boolean;
 }) {
@@ -194,26 +196,40 @@ export function PriceChart(props: {
     };
   }, [plot, props.notifications, colors]);
 
-  // Alerts where they fired.
+  // Alerts where they fired, and the backtest's firings.
   useEffect(() => {
     if (!plot) return;
     const first = plot.bars[0]?.time ?? 0;
-    const list: SeriesMarker<Time>[] = props.alerts
-      .map((a) => ({ a, time: bucketOf(Date.parse(a.price_at) / 1000, bucket) }))
-      .filter(({ time }) => time >= first)
-      .sort((x, y) => x.time - y.time)
-      .map(({ a, time }) => {
-        const rising = a.condition.includes('above');
-        return {
+    const alerts = props.alerts.map((a) => {
+      const rising = a.condition.includes('above');
+      return {
+        time: bucketOf(Date.parse(a.price_at) / 1000, bucket),
+        position: rising ? 'aboveBar' : 'belowBar',
+        shape: rising ? 'arrowDown' : 'arrowUp',
+        color: rising ? colors.up : colors.down,
+        text: `${a.condition_text.replace(/^price /, '')} @ ${formatPrice(a.price)}`,
+      } satisfies SeriesMarker<Time>;
+    });
+    // A firing per bucket at most: hundreds of markers on one bar would hide the chart.
+    const seen = new Set<number>();
+    const marks = (props.marks ?? []).flatMap((m) => {
+      const time = bucketOf(Date.parse(m.timestamp) / 1000, bucket);
+      if (seen.has(time)) return [];
+      seen.add(time);
+      return [
+        {
           time,
-          position: rising ? 'aboveBar' : 'belowBar',
-          shape: rising ? 'arrowDown' : 'arrowUp',
-          color: rising ? colors.up : colors.down,
-          text: `${a.condition_text.replace(/^price /, '')} @ ${formatPrice(a.price)}`,
-        } satisfies SeriesMarker<Time>;
-      });
-    plot.markers.setMarkers(list);
-  }, [plot, props.alerts, bucket, colors]);
+          position: 'aboveBar',
+          shape: 'circle',
+          color: colors.line,
+          text: props.marks!.length <= 40 ? m.detail : '',
+        } satisfies SeriesMarker<Time>,
+      ];
+    });
+    plot.markers.setMarkers(
+      [...alerts, ...marks].filter((m) => m.time >= first).sort((x, y) => x.time - y.time),
+    );
+  }, [plot, props.alerts, props.marks, bucket, colors]);
 
   useLivePrices((event: PriceEvent) => {
     if (!props.live || event.symbol !== props.symbol || !plot) return;

@@ -9,6 +9,7 @@ import { Empty, ErrorState, Loading } from '../components/States';
 import { useToast } from '../components/Toasts';
 import { formatDateTime, formatFull, formatRelative } from '../format';
 import { useDocumentTitle } from '../hooks';
+import { Channels, NoiseSettings } from './ChannelsSettings';
 
 export function SettingsPage() {
   useDocumentTitle('Settings');
@@ -18,6 +19,8 @@ export function SettingsPage() {
         <h1>Settings</h1>
       </div>
       <Account />
+      <Channels />
+      <NoiseSettings />
       <Tokens />
       <WebhookSecret />
     </section>
