@@ -4,6 +4,7 @@ import { isApiError } from '../api/client';
 import { endpoints } from '../api/endpoints';
 import type { BacktestBody } from '../api/types';
 import { useTheme } from '../theme';
+import { usesThreshold } from './ConditionFields';
 import { PriceChart } from './PriceChart';
 
 const DAY = 86_400_000;
@@ -24,11 +25,19 @@ export function BacktestPreview(props: { rule: BacktestBody }) {
   }, [key]);
   const symbol = props.rule.symbol.trim().toUpperCase();
   const ready = symbol !== '';
+  // A rule still missing its number (every threshold is a positive number) is not sent: the answer
+  // could only be a 422. The form always sends a kind word, never the seed's "price > 150" text.
+  // Judged on the rule as it will be sent (the debounced one), and as it is now (for the message).
+  const isComplete = (rule: BacktestBody) =>
+    !usesThreshold(rule.condition as Parameters<typeof usesThreshold>[0]) ||
+    (typeof rule.threshold === 'number' && rule.threshold > 0);
+  const complete = isComplete(props.rule);
+  const debouncedRule = JSON.parse(debounced) as BacktestBody;
 
   const backtest = useQuery({
     queryKey: ['backtest', debounced],
-    queryFn: ({ signal }) => endpoints.backtest(JSON.parse(debounced) as BacktestBody, signal),
-    enabled: ready,
+    queryFn: ({ signal }) => endpoints.backtest(debouncedRule, signal),
+    enabled: ready && complete && isComplete(debouncedRule),
     retry: false,
     placeholderData: keepPreviousData,
   });
@@ -50,7 +59,9 @@ export function BacktestPreview(props: { rule: BacktestBody }) {
   const stale = debounced !== key || backtest.isFetching;
   return (
     <section className="backtest-preview" aria-live="polite" aria-busy={stale}>
-      {backtest.isError && !result ? (
+      {!complete ? (
+        <p className="muted">Complete the rule to see how often it would have fired.</p>
+      ) : backtest.isError && !result ? (
         <p className="muted">
           {isApiError(backtest.error, 404)
             ? `No prices stored for ${symbol} yet.`
