@@ -45,7 +45,7 @@ export interface ClusterOptions {
   /** Shared secrets; generated when not given. */
   ingestToken?: string;
   authSecret?: string;
-  /** What Caddy's active health check asks the servers (default `/ready`, as deploy/Caddyfile). */
+  /** What Caddy's active health check asks the servers (default `/health`, as deploy/Caddyfile). */
   healthUri?: string;
   /** How long a process may take to answer its health check after spawn (default 120 s). */
   startTimeoutMs?: number;

@@ -57,8 +57,8 @@ export function createPricesService(deps: {
       const rows = groups
         .flat()
         .sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : a.ts - b.ts));
-      const evaluable =
-        deps.onFreshPrices && rows.some((r) => r.ts >= clock.now().getTime() - deps.evaluationWindowMs);
+      const oldestEvaluated = clock.now().getTime() - deps.evaluationWindowMs;
+      const evaluable = deps.onFreshPrices !== undefined && rows.some((r) => r.ts >= oldestEvaluated);
       // Prices too old to fire anything (backfills, history imports) are one statement that commits
       // by itself; the others are evaluated in the same transaction, so no alert is lost to a crash.
       const { inserted, fresh, afterCommit } = evaluable
