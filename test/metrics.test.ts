@@ -150,6 +150,29 @@ describe.each(BACKENDS)('GET /metrics on %s', (backend) => {
     expect(sample(done, 'stockwatch_deliveries_pending')).toBe(0);
   });
 
+  it('does not count a delivery held for quiet hours as a backlog', async () => {
+    const sleeper = await insertUser(t.runtime, `quiet-${backend}@example.com`);
+    await t.runtime.services.channels.saveSettings(sleeper, {
+      group_window_seconds: 0,
+      quiet_hours: { start: '00:00', end: '23:59', time_zone: 'UTC', mode: 'hold' },
+    });
+    await t.runtime.services.notifications.create(sleeper, {
+      symbol: 'MTQ',
+      condition: 'price > 100',
+      threshold: 100,
+    } as never);
+    expect(
+      (await ingest({ symbol: 'MTQ', timestamp: clock.now().toISOString(), price: 150, volume: 1 }))
+        .statusCode,
+    ).toBe(201);
+    // The notifier finds it due, sees the quiet hours and holds it until they end.
+    await t.runtime.makeNotifier('metrics-quiet').runOnce();
+    clock.advance(90_000);
+    const held = await scrape();
+    expect(sample(held, 'stockwatch_deliveries_pending')).toBe(1);
+    expect(sample(held, 'stockwatch_deliveries_oldest_pending_age_seconds')).toBe(0);
+  });
+
   it("exports each client's last reported provider quota, and forgets clients silent for a day", async () => {
     const report = {
       client_id: `client-${backend}`,
