@@ -17,7 +17,7 @@ const USAGE = `Usage: stockwatch <command>
 Commands:
   all        every role in one process, on embedded defaults (what \`npm start\` runs)
   server     the REST API
-  notifier   delivers alerts (email, webhook) with retries; run as many as you like
+  notifier   delivers alerts (email, webhooks, chat services) with retries; run as many as you like
   client     fetches prices from MARKET_DATA_PROVIDER and posts them to SERVER_URL
              (--once: one round whatever the hour, then exit; for cron)
   migrate    apply database migrations and exit

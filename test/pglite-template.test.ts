@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectDatabase, PGLITE_TEMPLATE, queryRows } from '../src/db/connect.ts';
+import { connectDatabase, pgliteTemplate, queryRows } from '../src/db/connect.ts';
 
 const journal = JSON.parse(readFileSync('src/db/migrations/meta/_journal.json', 'utf8')) as {
   entries: unknown[];
@@ -16,7 +16,7 @@ describe('the PGlite template', () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('exists for the current migrations (npm ci builds it: npm run build:pglite)', () => {
-    expect(existsSync(PGLITE_TEMPLATE), PGLITE_TEMPLATE).toBe(true);
+    expect(existsSync(pgliteTemplate()), pgliteTemplate()).toBe(true);
   });
 
   it('gives a new folder every migration before migrate() runs, and keeps what is stored', async () => {

@@ -1,6 +1,6 @@
-// `npm run build:pglite` (part of `npm ci`): see PGLITE_TEMPLATE.
+// `npm run build:pglite` (part of `npm ci`): see pgliteTemplate().
 import path from 'node:path';
-import { buildPgliteTemplate, PGLITE_TEMPLATE } from './connect.ts';
+import { buildPgliteTemplate, pgliteTemplate } from './connect.ts';
 
 await buildPgliteTemplate();
-console.log(`wrote ${path.relative(process.cwd(), PGLITE_TEMPLATE)}`);
+console.log(`wrote ${path.relative(process.cwd(), pgliteTemplate())}`);

@@ -48,11 +48,12 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
   if (options.databaseUrl === 'memory://') return connectPglite('memory://');
   if (options.databaseUrl) return connectPostgres(options.databaseUrl, options.poolSize ?? 20);
   const folder = path.join(options.dataDir, 'pglite');
-  if (!existsSync(path.join(folder, 'PG_VERSION')) && existsSync(PGLITE_TEMPLATE)) {
+  const template = pgliteTemplate();
+  if (!existsSync(path.join(folder, 'PG_VERSION')) && existsSync(template)) {
     // Copied aside and renamed: a start stopped halfway must not leave a folder that looks made.
     const copying = `${folder}.copying`;
     rmSync(copying, { recursive: true, force: true });
-    cpSync(PGLITE_TEMPLATE, copying, { recursive: true });
+    cpSync(template, copying, { recursive: true });
     rmSync(folder, { recursive: true, force: true });
     renameSync(copying, folder);
   }
@@ -71,9 +72,10 @@ const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers
  * takes seconds and leaves hundreds of MB of WebAssembly memory touched, and resident, for the life
  * of the process (PGlite's own tarball loading left 150 MB more than this copy). Its name carries a
  * digest of the migrations it holds: after any change to them it is ignored until rebuilt, and a new
- * database is made the slow way, by initdb and the migrations.
+ * database is made the slow way, by initdb and the migrations. A function, not a constant: only a new
+ * embedded folder needs it, and the digest reads every migration file.
  */
-export const PGLITE_TEMPLATE = path.join(PACKAGE_ROOT, `dist/pglite-template-${migrationsDigest()}`);
+export const pgliteTemplate = () => path.join(PACKAGE_ROOT, `dist/pglite-template-${migrationsDigest()}`);
 
 function migrationsDigest(): string {
   const hash = createHash('sha256');
@@ -85,8 +87,8 @@ function migrationsDigest(): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-/** Writes PGLITE_TEMPLATE (and drops templates of other migrations). */
-export async function buildPgliteTemplate(target = PGLITE_TEMPLATE): Promise<void> {
+/** Writes the template (and drops templates of other migrations). */
+export async function buildPgliteTemplate(target = pgliteTemplate()): Promise<void> {
   const dir = path.dirname(target);
   mkdirSync(dir, { recursive: true });
   for (const old of readdirSync(dir).filter((f) => f.startsWith('pglite-template-')))
