@@ -86,7 +86,21 @@ const GROUPS: Record<string, { sql: string }> = {
           'n' || (ARRAY[20, 50])[1 + g % 2]`,
   },
 };
+// BENCH_ONLY=sma_cross,level: the phases of these groups alone (the mixed phase still uses every group).
+const ONLY = process.env.BENCH_ONLY?.split(',');
 const GROUP_NAMES = Object.keys(GROUPS);
+
+/** The server's evaluation counters (GET /metrics): what a phase cost inside the ingest transactions. */
+async function evaluationCounters(url: string) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (pattern: string) => Number(new RegExp(`^${pattern} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return {
+    rules: value('stockwatch_evaluation_reads_total\\{what="rules"\\}'),
+    bars: value('stockwatch_evaluation_reads_total\\{what="bars"\\}'),
+    seconds: value('stockwatch_evaluation_duration_seconds_sum'),
+    count: value('stockwatch_evaluation_duration_seconds_count'),
+  };
+}
 
 async function ingestRate(url: string): Promise<{ perSecond: number; p99: number; errors: number }> {
   const result = await autocannon({
@@ -150,16 +164,22 @@ runBench('Evaluation: ingest throughput as rules grow', 20 * 60_000, async () =>
       const { ms } = await timed(() => addRules(rules, groups));
       console.log(`added ${fmt.int(rules)} rules (${label}) in ${fmt.s(ms)}`);
     }
+    const before = await evaluationCounters(server.url);
     const run = await ingestRate(server.url);
+    const after = await evaluationCounters(server.url);
     phases.push({ label, rules, ...run });
+    const evaluations = after.count - before.count;
     console.log(
-      `${fmt.int(rules).padStart(9)} rules, ${label}: ${fmt.int(run.perSecond)} /s, p99 ${fmt.ms(run.p99)}, errors ${run.errors}`,
+      `${fmt.int(rules).padStart(9)} rules, ${label}: ${fmt.int(run.perSecond)} /s, p99 ${fmt.ms(run.p99)}, errors ${run.errors}; ` +
+        `evaluation ${fmt.ms(((after.seconds - before.seconds) / Math.max(evaluations, 1)) * 1000)} per transaction, ` +
+        `symbols read: rules ${after.rules - before.rules}, bars ${after.bars - before.bars}`,
     );
     const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM alerts');
     if (rows[0]!.n !== 0) throw new Error(`${rows[0]!.n} alerts fired: the rules were meant never to match`);
   };
   await phase('none', 0, []);
-  for (const name of GROUP_NAMES) await phase(name === 'level' ? 'level kinds' : name, PER_KIND, [name]);
+  for (const name of GROUP_NAMES.filter((g) => !ONLY || ONLY.includes(g)))
+    await phase(name === 'level' ? 'level kinds' : name, PER_KIND, [name]);
   await phase('every kind', MAX_RULES, GROUP_NAMES);
 
   const none = phases[0]!;

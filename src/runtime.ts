@@ -97,6 +97,7 @@ export async function createRuntime(config: Config, options: { logger: Logger; c
           clock,
           maxPriceAgeMs: config.alertMaxPriceAgeMs,
           onFired: (fired) => metrics.alertsFired(fired.length),
+          onRead: metrics.evaluationReads,
         }),
         metrics,
       ),

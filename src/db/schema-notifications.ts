@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   boolean,
   doublePrecision,
   index,
@@ -89,6 +90,16 @@ export const notifications = pgTable(
     index('notifications_user_idx').on(t.userId, t.createdAt),
   ],
 );
+
+/**
+ * A value of `notification_version_seq` per symbol, replaced by triggers (migration 0007) whenever an
+ * armed rule of the symbol appears, disappears or changes what it fires on: an evaluator's cached
+ * summary of the symbol's rules is current exactly while this value is the one it was read with.
+ */
+export const notificationVersions = pgTable('notification_versions', {
+  symbol: text('symbol').primaryKey(),
+  version: bigint('version', { mode: 'bigint' }).notNull(),
+});
 
 /** One firing of a notification: the outbox row written in the same transaction as the claim. */
 export const alerts = pgTable(

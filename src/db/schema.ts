@@ -31,6 +31,13 @@ export const symbols = pgTable('symbols', {
   lastTs: timestamp('last_ts', { withTimezone: true, mode: 'date' }).notNull(),
   /** The price evaluated before `lastPrice`: crossing conditions compare the two. */
   prevPrice: doublePrecision('prev_price'),
+  /**
+   * Changes with every statement that inserts prices of the symbol (a value of `price_revision_seq`,
+   * so never reused, even after a TRUNCATE), and `prev_revision` is the value it replaced: an evaluator
+   * whose cached bars are at `prev_revision` knows that this statement's rows are all it has missed.
+   */
+  revision: bigint('revision', { mode: 'bigint' }),
+  prevRevision: bigint('prev_revision', { mode: 'bigint' }),
   firstSeenAt: timestamp('first_seen_at', { withTimezone: true, mode: 'date' }).notNull().default(sql`now()`),
 });
 /**

@@ -46,6 +46,14 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     buckets: LATENCY_BUCKETS,
     registers,
   });
+  const evaluationReads = new Counter({
+    name: 'stockwatch_evaluation_reads_total',
+    help:
+      'Symbols whose rule summary (what="rules") or recent bars (what="bars") evaluation had to read from ' +
+      'the database, not having them current in memory',
+    labelNames: ['what'] as const,
+    registers,
+  });
   const alertsFired = new Counter({
     name: 'stockwatch_alerts_fired_total',
     help: 'Alerts committed by evaluation (one per notification firing)',
@@ -121,6 +129,9 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     },
     evaluation(seconds: number) {
       evaluationDuration.observe(seconds);
+    },
+    evaluationReads(what: 'rules' | 'bars', symbols: number) {
+      if (symbols > 0) evaluationReads.inc({ what }, symbols);
     },
     alertsFired(count: number) {
       alertsFired.inc(count);

@@ -1,12 +1,37 @@
 import type { Bus } from '../bus/bus.ts';
 import type { Executor } from '../db/connect.ts';
+import type { SymbolAdvance } from '../prices/prices.repo.ts';
 import type { FreshPricesHook } from '../prices/prices.service.ts';
 import type { Clock } from '../shared/clock.ts';
-import { measureIndicators } from './live-indicators.ts';
-import type { ClaimedAlert, NotificationsRepo } from './notifications.repo.ts';
+import type { LevelKind } from './conditions.ts';
+import type {
+  ClaimedAlert,
+  FreshPrice,
+  IndicatorMetric,
+  NotificationsRepo,
+  RuleSummary,
+} from './notifications.repo.ts';
+import {
+  advance,
+  covers,
+  metricAt,
+  needsOf,
+  type PriceState,
+  type StateNeeds,
+  stateFromBars,
+} from './price-state.ts';
 
 export const DELIVERIES_CHANNEL = 'deliveries';
 export const ALERTS_CHANNEL = 'alerts';
+
+/**
+ * How many symbols' bars the evaluator keeps (least recently evaluated dropped first): a symbol's state
+ * holds at most its longest SMA or volume average (≤ 1,001 bars) or its longest window (≤ 1,440 minutes)
+ * of bars, about 60 KB at worst, so this bounds the memory to about 120 MB in the worst case.
+ */
+const MAX_STATES = 2_000;
+/** Rule summaries are a few numbers per (kind, variant): many more fit. */
+const MAX_SUMMARIES = 50_000;
 
 export interface AlertEvent {
   id: string;
@@ -25,6 +50,16 @@ export interface AlertEvent {
  * seed: "on each POST /stocks"). Prices older than `maxPriceAgeMs` are stored but never fire: an
  * alert about a price from last week is noise. After the commit it wakes the notifiers and tells
  * live dashboards.
+ *
+ * Most prices fire nothing, and with a million rules the statements that look for what fires would
+ * cost more than storing the price. So the evaluator keeps two things per symbol in memory, each valid
+ * at a version that the ingest statement itself returns (no extra round trip to check):
+ * - a summary of the symbol's armed rules (lowest/highest threshold per kind and variant), at its
+ *   `notification_versions` version, which triggers replace on every change of an armed rule;
+ * - the symbol's recent bars and day/52-week extremes (price-state.ts), at its `symbols.revision`.
+ * A price whose metrics pass no bound of the summary costs no statement; one that passes a bound is
+ * looked up and claimed by the same range scans and claim as always, which decide: the summary only
+ * ever lets through more than fires, never less.
  */
 export function createEvaluator(deps: {
   repo: NotificationsRepo;
@@ -32,28 +67,85 @@ export function createEvaluator(deps: {
   clock: Clock;
   maxPriceAgeMs: number;
   onFired?: (alerts: ClaimedAlert[]) => void;
+  /** How many symbols' rule summaries or bars had to be read (not current in memory). */
+  onRead?: (what: 'rules' | 'bars', symbols: number) => void;
 }): FreshPricesHook {
+  const summaries = new Lru<RuleSummary>(MAX_SUMMARIES);
+  const states = new Lru<PriceState>(MAX_STATES);
+  const needs = new WeakMap<RuleSummary, StateNeeds>();
+  const needsFor = (summary: RuleSummary) => {
+    let n = needs.get(summary);
+    if (!n) needs.set(summary, (n = needsOf(summary.variants)));
+    return n;
+  };
+
   return async (tx: Executor, fresh) => {
     const now = deps.clock.now();
     const recent = fresh.filter((f) => now.getTime() - f.ts.getTime() <= deps.maxPriceAgeMs);
-    const prices = recent.map((f) => ({
-      symbol: f.symbol,
-      price: f.price,
-      previous: f.prevPrice,
-      priceAt: f.ts,
-    }));
-    // One statement finds the level candidates and the (kind, variant) pairs of indicator rules on the
-    // symbols; only symbols with such rules cost more: their metrics (one statement, holding only the
-    // parts of the kinds found), then the range scans of the rules they fire.
-    const { candidates, watched } = await deps.repo.findCandidates(tx, prices, [], { watch: true });
-    if (watched.length > 0) {
-      const indicators = await measureIndicators(tx, deps.repo, prices, watched);
-      if (indicators.length > 0)
-        candidates.push(...(await deps.repo.findCandidates(tx, [], indicators)).candidates);
+    if (recent.length === 0) return undefined;
+
+    const stale = recent.filter((f) => summaries.get(f.symbol)?.version !== f.rulesVersion);
+    // Read in this transaction: a summary never misses a rule committed before the price's statement.
+    deps.onRead?.('rules', stale.length);
+    for (const summary of await deps.repo.ruleSummaries(
+      tx,
+      stale.map((f) => f.symbol),
+    ))
+      summaries.set(summary.symbol, summary);
+
+    const levelPrices: FreshPrice[] = [];
+    const watching: Array<{ f: SymbolAdvance; summary: RuleSummary; needs: StateNeeds }> = [];
+    for (const f of recent) {
+      const summary = summaries.get(f.symbol)!;
+      if (levelMayFire(summary, f.price, f.prevPrice))
+        levelPrices.push({ symbol: f.symbol, price: f.price, previous: f.prevPrice, priceAt: f.ts });
+      if (summary.variants.length > 0) watching.push({ f, summary, needs: needsFor(summary) });
     }
+
+    // Each watched symbol's state at this statement's revision: the kept one moved forward by the
+    // statement's own rows when nothing else was written in between, otherwise read (one statement).
+    const current = new Map<string, PriceState>();
+    const toRead: typeof watching = [];
+    for (const w of watching) {
+      const kept = states.get(w.f.symbol);
+      if (kept && advance(kept, w.f, w.needs) && covers(kept, w.needs)) current.set(w.f.symbol, kept);
+      else toRead.push(w);
+    }
+    deps.onRead?.('bars', toRead.length);
+    const read = await deps.repo.priceStates(
+      tx,
+      toRead.map(({ f, needs }) => ({ symbol: f.symbol, at: f.ts.getTime(), price: f.price, needs })),
+    );
+    const requested = new Map(toRead.map((w) => [w.f.symbol, w]));
+    for (const { symbol, ...bars } of read) {
+      const { f, needs } = requested.get(symbol)!;
+      // Read after this transaction's own write, which holds the symbol's row: at its revision.
+      current.set(symbol, stateFromBars(bars, f.revision, needs));
+    }
+
+    const indicators: IndicatorMetric[] = [];
+    for (const { f, summary } of watching) {
+      const state = current.get(f.symbol)!;
+      for (const v of summary.variants) {
+        const value = metricAt(state, v.kind, v.variant);
+        if (value !== null && v.min <= value)
+          indicators.push({ ...v, symbol: f.symbol, metric: value, price: f.price, priceAt: f.ts });
+      }
+    }
+
+    const candidates =
+      levelPrices.length > 0 || indicators.length > 0
+        ? await deps.repo.findCandidates(tx, levelPrices, indicators)
+        : [];
     const fired: ClaimedAlert[] = await deps.repo.claim(tx, candidates, now);
-    if (fired.length === 0) return undefined;
     return () => {
+      // Only once committed: a state read in a transaction that rolled back would describe bars that
+      // were never stored. (One moved forward in place is safe either way: see `advance`.)
+      for (const [symbol, state] of current) {
+        const kept = states.get(symbol);
+        if (!kept || BigInt(kept.revision) <= BigInt(state.revision)) states.set(symbol, state);
+      }
+      if (fired.length === 0) return;
       deps.onFired?.(fired);
       // A lost wake-up only costs latency: notifiers also sweep on a timer.
       deps.bus.publish(DELIVERIES_CHANNEL, { count: fired.length }).catch(() => {});
@@ -73,4 +165,42 @@ export function createEvaluator(deps: {
       }
     };
   };
+}
+
+/**
+ * Whether any level rule of the summary may hold at this price: the same comparisons as the range
+ * scans (notifications.repo.ts) against the extreme thresholds, so it is true whenever one holds.
+ */
+export function levelMayFire(summary: RuleSummary, price: number, previous: number | null): boolean {
+  const b: RuleSummary['levels'] = summary.levels;
+  const range = (kind: LevelKind) => b[kind];
+  if ((range('above')?.min ?? Number.POSITIVE_INFINITY) < price) return true;
+  if ((range('at_or_above')?.min ?? Number.POSITIVE_INFINITY) <= price) return true;
+  if ((range('below')?.max ?? Number.NEGATIVE_INFINITY) > price) return true;
+  if ((range('at_or_below')?.max ?? Number.NEGATIVE_INFINITY) >= price) return true;
+  if (previous === null) return false;
+  const up = range('crosses_above');
+  if (up && up.max > previous && up.min <= price) return true;
+  const down = range('crosses_below');
+  if (down && down.min < previous && down.max >= price) return true;
+  return false;
+}
+
+/** A Map that forgets its least recently used entry beyond `max`. */
+class Lru<T> {
+  private readonly map = new Map<string, T>();
+  constructor(private readonly max: number) {}
+  get(key: string): T | undefined {
+    const value = this.map.get(key);
+    if (value !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, value);
+    }
+    return value;
+  }
+  set(key: string, value: T): void {
+    this.map.delete(key);
+    this.map.set(key, value);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+  }
 }

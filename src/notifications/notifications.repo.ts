@@ -1,7 +1,9 @@
 import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../db/connect.ts';
 import { type ChannelConfig, type ConditionKind, notifications } from '../db/schema-notifications.ts';
+import type { LevelKind } from './conditions.ts';
 import { type Bar, type IndicatorKind, isIndicatorKind } from './indicators.ts';
+import { type PriceState, type StateNeeds, stateRequest, type WatchedVariant } from './price-state.ts';
 
 export type NotificationRow = typeof notifications.$inferSelect;
 export type NewNotification = typeof notifications.$inferInsert;
@@ -24,33 +26,6 @@ export interface IndicatorMetric {
   priceAt: Date;
 }
 
-/** A symbol's fresh price, with the New York time boundaries its indicators use (indicators.ts). */
-export interface IndicatorRequest {
-  symbol: string;
-  at: Date;
-  /** Start of the price's New York day: the previous close is the last price before it. */
-  dayStart: Date;
-  /** Start of the 52-week window: extremes and oldest time of [from52, at). */
-  from52: Date;
-  price: number;
-}
-
-/** What one (symbol, kind, variant) needs from the symbol's history; only its kind's fields are set. */
-export interface IndicatorInputs {
-  symbol: string;
-  kind: IndicatorKind;
-  variant: string;
-  previousClose: number | null;
-  /** move_pct_within: lowest and highest price of [at − window, at). */
-  window: { lowest: number; highest: number } | null;
-  /**
-   * sma_cross, volume_spike: the newest bars, oldest first, ending with the fresh price's own bar; on one
-   * row of the symbol only (empty on the others), as many as its longest average needs.
-   */
-  recent: Array<{ price: number; volume: number }>;
-  extremes: { high: number; low: number; oldest: number } | null;
-}
-
 /** A rule whose condition holds, found by a range scan; `kind` and `metric` only for indicator rules. */
 export interface Candidate {
   id: string;
@@ -62,11 +37,17 @@ export interface Candidate {
   metric: number | null;
 }
 
-/** An indicator (kind, variant) that armed rules on a symbol watch. */
-export interface WatchedVariant {
+/**
+ * A symbol's armed rules, summarised (notifications_versions.version says when it changed): a price
+ * fires none of them unless it passes these bounds, so most prices cost no statement at all.
+ */
+export interface RuleSummary {
   symbol: string;
-  kind: IndicatorKind;
-  variant: string;
+  version: string;
+  /** Per level kind present, its lowest and highest threshold. */
+  levels: Partial<Record<LevelKind, { min: number; max: number }>>;
+  /** The indicator (kind, variant) pairs present, each with its lowest threshold. */
+  variants: Array<WatchedVariant & { min: number }>;
 }
 
 /** What a claim returns: enough to write the alert and its deliveries. */
@@ -172,6 +153,7 @@ export function createNotificationsRepo() {
      * when two transactions race for one rule, the second waits for the first, sees the new
      * next_eligible_at, and skips it; a rule edited meanwhile is judged by its new condition. A rule
      * therefore fires at most once per cooldown, and an alert exists exactly when its claim committed.
+     * (The evaluator first checks the symbols' rule summaries, so that most prices need neither.)
      */
     async claimAndRecord(
       ex: Executor,
@@ -179,25 +161,18 @@ export function createNotificationsRepo() {
       now: Date,
       indicators: IndicatorMetric[] = [],
     ): Promise<ClaimedAlert[]> {
-      const { candidates } = await this.findCandidates(ex, prices, indicators);
-      return this.claim(ex, candidates, now);
+      return this.claim(ex, await this.findCandidates(ex, prices, indicators), now);
     },
 
-    /**
-     * The first statement of a claim: the rules whose condition holds, by index range scans. With
-     * `watch`, it also says which of the prices' symbols have armed indicator rules at all (one index
-     * probe each), so that a symbol without any costs no further statement.
-     */
+    /** The first statement of a claim: the rules whose condition holds, by index range scans. */
     async findCandidates(
       ex: Executor,
       prices: FreshPrice[],
       indicators: IndicatorMetric[],
-      options: { watch?: boolean } = {},
-    ): Promise<{ candidates: Candidate[]; watched: WatchedVariant[] }> {
-      if (prices.length === 0 && indicators.length === 0) return { candidates: [], watched: [] };
+    ): Promise<Candidate[]> {
+      if (prices.length === 0 && indicators.length === 0) return [];
       // Indicator rules: one range scan per (symbol, kind, variant) over the threshold, like the levels.
-      const indicatorScan = sql`SELECT c.id, m.price, NULL::float8 AS previous, m.at, m.kind, m.variant, m.metric,
-                   NULL::text AS watch
+      const indicatorScan = sql`SELECT c.id, m.price, NULL::float8 AS previous, m.at, m.kind, m.variant, m.metric
             FROM unnest(
               ${sql.param(indicators.map((m) => m.symbol))}::text[],
               ${sql.param(indicators.map((m) => m.kind))}::text[],
@@ -211,7 +186,7 @@ export function createNotificationsRepo() {
                 AND NOT paused AND NOT done AND variant IS NOT NULL AND threshold <= m.metric
             ) c`;
       const levelScan = sql`SELECT c.id, i.price, i.previous, i.at, NULL::text AS kind, NULL::text AS variant,
-                   NULL::float8 AS metric, NULL::text AS watch
+                   NULL::float8 AS metric
             FROM unnest(
               ${sql.param(prices.map((p) => p.symbol))}::text[],
               ${sql.param(prices.map((p) => p.price))}::float8[],
@@ -232,41 +207,50 @@ export function createNotificationsRepo() {
               UNION ALL SELECT id FROM notifications WHERE symbol = i.symbol AND NOT paused AND NOT done
                 AND kind = 'crosses_below' AND threshold < i.previous AND threshold >= i.price
             ) c`;
-      // The distinct (kind, variant) pairs of armed indicator rules per symbol: a skip scan of the
-      // variant index, one probe per pair (and one for a symbol without any).
-      const watchScan = sql`SELECT NULL::uuid AS id, NULL::float8 AS price, NULL::float8 AS previous,
-                   NULL::timestamptz AS at, v.kind, v.variant, NULL::float8 AS metric, w.symbol AS watch
-            FROM unnest(${sql.param(prices.map((p) => p.symbol))}::text[]) AS w(symbol)
-            CROSS JOIN LATERAL (
-              WITH RECURSIVE s AS (
-                (SELECT kind, variant FROM notifications
-                 WHERE symbol = w.symbol AND NOT paused AND NOT done AND variant IS NOT NULL
-                 ORDER BY kind, variant LIMIT 1)
-                UNION ALL
-                SELECT nx.kind, nx.variant FROM s CROSS JOIN LATERAL (
-                  SELECT kind, variant FROM notifications
-                  WHERE symbol = w.symbol AND NOT paused AND NOT done AND variant IS NOT NULL
-                    AND (kind, variant) > (s.kind, s.variant)
-                  ORDER BY kind, variant LIMIT 1) nx
-              )
-              SELECT * FROM s
-            ) v`;
       const parts = [
         ...(prices.length > 0 ? [levelScan] : []),
         ...(indicators.length > 0 ? [indicatorScan] : []),
-        ...(prices.length > 0 && options.watch ? [watchScan] : []),
       ];
-      const rows = await queryRows<Candidate & { watch: string | null }>(
+      return queryRows<Candidate>(ex, sql.join(parts, sql` UNION ALL `));
+    },
+
+    /**
+     * The symbols' armed rules summarised, with the version they were read at (one statement, so the
+     * two agree): per level kind the lowest and highest threshold, per indicator (kind, variant) the
+     * lowest. A symbol without rules comes back with none.
+     */
+    async ruleSummaries(ex: Executor, symbols: string[]): Promise<RuleSummary[]> {
+      if (symbols.length === 0) return [];
+      const rows = await queryRows<{
+        symbol: string;
+        version: string;
+        kind: string | null;
+        variant: string | null;
+        lo: number | null;
+        hi: number | null;
+      }>(
         ex,
-        sql.join(parts, sql` UNION ALL `),
+        sql`SELECT i.symbol, coalesce(v.version, 0)::text AS version, r.kind, r.variant, r.lo, r.hi
+            FROM unnest(${sql.param(symbols)}::text[]) AS i(symbol)
+            LEFT JOIN notification_versions v ON v.symbol = i.symbol
+            LEFT JOIN LATERAL (
+              SELECT kind, variant, min(threshold) AS lo, max(threshold) AS hi FROM notifications n
+              WHERE n.symbol = i.symbol AND NOT n.paused AND NOT n.done GROUP BY kind, variant
+            ) r ON true`,
       );
-      const watched: WatchedVariant[] = [];
-      const candidates: Candidate[] = [];
-      for (const { watch, ...row } of rows)
-        if (watch === null) candidates.push(row);
-        else if (isIndicatorKind(row.kind!))
-          watched.push({ symbol: watch, kind: row.kind, variant: row.variant! });
-      return { candidates, watched };
+      const bySymbol = new Map<string, RuleSummary>();
+      for (const r of rows) {
+        let summary = bySymbol.get(r.symbol);
+        if (!summary) {
+          summary = { symbol: r.symbol, version: r.version, levels: {}, variants: [] };
+          bySymbol.set(r.symbol, summary);
+        }
+        if (r.kind === null) continue;
+        if (isIndicatorKind(r.kind)) {
+          if (r.variant !== null) summary.variants.push({ kind: r.kind, variant: r.variant, min: r.lo! });
+        } else summary.levels[r.kind as LevelKind] = { min: r.lo!, max: r.hi! };
+      }
+      return [...bySymbol.values()];
     },
 
     /**
@@ -357,142 +341,96 @@ export function createNotificationsRepo() {
     },
 
     /**
-     * What the watched (kind, variant) pairs of each fresh price need from the symbol's history, in one
-     * statement holding only the parts of the kinds present, one row per pair; each part is index range
-     * scans on `prices`, once per symbol: the previous close (one probe), each window's lowest and highest
-     * price, the newest bars for the SMAs and volume averages, the 52-week extremes.
+     * Reads what the evaluator keeps about each symbol (price-state.ts) at its newest bar `at`, in one
+     * statement of index range scans on `prices`: the newest `needs.bars` bars and every bar of the
+     * longest window, the last price before the New York day, the extremes of the day's bars before
+     * `at`, and — only for a 52-week rule and a price beyond today's range — the extremes of the 52
+     * weeks before the day.
      */
-    async indicatorInputs(
+    async priceStates(
       ex: Executor,
-      requests: IndicatorRequest[],
-      watched: WatchedVariant[],
-    ): Promise<IndicatorInputs[]> {
-      const bySymbol = new Map(requests.map((r) => [r.symbol, r]));
-      const pairs = watched.filter((w) => bySymbol.has(w.symbol));
-      if (pairs.length === 0) return [];
-      const has = (...kinds: IndicatorKind[]) => pairs.some((p) => kinds.includes(p.kind));
-      const ctes = [
-        sql`v AS (
-              SELECT * FROM unnest(
-                ${sql.param(pairs.map((p) => p.symbol))}::text[],
-                ${sql.param(pairs.map((p) => p.kind))}::text[],
-                ${sql.param(pairs.map((p) => p.variant))}::text[],
-                ${sql.param(pairs.map((p) => bySymbol.get(p.symbol)!.at.toISOString()))}::timestamptz[]
-              ) AS v(symbol, kind, variant, at)
-            )`,
-      ];
-      const columns = [sql`v.symbol, v.kind, v.variant`];
-      const joins = [];
-      const symbolsOf = (...kinds: IndicatorKind[]) => [
-        ...new Set(pairs.filter((p) => kinds.includes(p.kind)).map((p) => p.symbol)),
-      ];
-      if (has('change_pct_from_close')) {
-        const symbols = symbolsOf('change_pct_from_close');
-        ctes.push(sql`pc AS (
-              SELECT i.symbol, (SELECT price FROM prices p WHERE p.symbol = i.symbol AND p.ts < i.day_start
-                                ORDER BY p.ts DESC LIMIT 1) AS close
-              FROM unnest(
-                ${sql.param(symbols)}::text[],
-                ${sql.param(symbols.map((s) => bySymbol.get(s)!.dayStart.toISOString()))}::timestamptz[]
-              ) AS i(symbol, day_start)
-            )`);
-        columns.push(sql`pc.close`);
-        joins.push(sql`LEFT JOIN pc ON pc.symbol = v.symbol AND v.kind = 'change_pct_from_close'`);
-      } else columns.push(sql`NULL::float8 AS close`);
-      if (has('move_pct_within')) {
-        // Lowest and highest price once per symbol and window.
-        ctes.push(sql`mw AS (
-              SELECT k.symbol, k.w, x.lowest, x.highest FROM (
-                SELECT DISTINCT symbol, at, (regexp_match(variant, '^w([0-9]+)'))[1]::int AS w
-                FROM v WHERE kind = 'move_pct_within'
-              ) k
-              CROSS JOIN LATERAL (
-                SELECT min(price) AS lowest, max(price) AS highest FROM prices p
-                WHERE p.symbol = k.symbol AND p.ts >= k.at - make_interval(mins => k.w) AND p.ts < k.at
-              ) x
-            )`);
-        columns.push(sql`mw.lowest, mw.highest`);
-        joins.push(sql`LEFT JOIN mw ON mw.symbol = v.symbol AND v.kind = 'move_pct_within'
-              AND mw.w = (regexp_match(v.variant, '^w([0-9]+)'))[1]::int`);
-      } else columns.push(sql`NULL::float8 AS lowest, NULL::float8 AS highest`);
-      if (has('sma_cross', 'volume_spike')) {
-        // The newest bars once per symbol, as many as its longest SMA (slow) or volume average (periods)
-        // needs, plus the price's own bar; sent with one row of the symbol only.
-        ctes.push(sql`rb AS (
-              SELECT k.symbol, k.variant, r.recent FROM (
-                SELECT symbol, max(at) AS at, min(variant) AS variant,
-                       max((regexp_match(variant, '^(?:f[0-9]+s|n)([0-9]+)'))[1]::int) + 1 AS n
-                FROM v WHERE kind IN ('sma_cross', 'volume_spike') GROUP BY symbol
-              ) k
-              CROSS JOIN LATERAL (
-                SELECT json_agg(json_build_array(b.price, b.volume) ORDER BY b.ts) AS recent
-                FROM (SELECT ts, price, volume FROM prices p WHERE p.symbol = k.symbol AND p.ts <= k.at
-                      ORDER BY p.ts DESC LIMIT k.n) b
-              ) r
-            )`);
-        columns.push(sql`rb.recent`);
-        joins.push(
-          sql`LEFT JOIN rb ON rb.symbol = v.symbol AND rb.variant = v.variant AND v.kind IN ('sma_cross', 'volume_spike')`,
-        );
-      } else columns.push(sql`NULL::json AS recent`);
-      if (has('new_high_52w', 'new_low_52w')) {
-        const symbols = symbolsOf('new_high_52w', 'new_low_52w');
-        const of = (s: string) => bySymbol.get(s)!;
-        // Today's bars first; the earlier days only when the price is beyond today's high or low
-        // (otherwise it cannot be beyond the year's either, and nothing fires), so the year is read only
-        // for prices that are intraday extremes.
-        ctes.push(sql`x52 AS (
-              SELECT i.symbol, greatest(t.high, y.high) AS high, least(t.low, y.low) AS low,
-                     coalesce(y.oldest, t.oldest) AS oldest
-              FROM unnest(
-                ${sql.param(symbols)}::text[],
-                ${sql.param(symbols.map((s) => of(s).at.toISOString()))}::timestamptz[],
-                ${sql.param(symbols.map((s) => of(s).dayStart.toISOString()))}::timestamptz[],
-                ${sql.param(symbols.map((s) => of(s).from52.toISOString()))}::timestamptz[],
-                ${sql.param(symbols.map((s) => of(s).price))}::float8[]
-              ) AS i(symbol, at, day_start, from52, price)
-              CROSS JOIN LATERAL (
-                SELECT max(coalesce(high, price)) AS high, min(coalesce(low, price)) AS low,
-                       (extract(epoch FROM min(ts)) * 1000)::float8 AS oldest
-                FROM prices p WHERE p.symbol = i.symbol AND p.ts >= i.day_start AND p.ts < i.at) t
-              CROSS JOIN LATERAL (
-                SELECT max(coalesce(high, price)) AS high, min(coalesce(low, price)) AS low,
-                       (extract(epoch FROM min(ts)) * 1000)::float8 AS oldest
-                FROM prices p
-                WHERE (t.high IS NULL OR i.price > t.high OR i.price < t.low)
-                  AND p.symbol = i.symbol AND p.ts >= i.from52 AND p.ts < i.day_start) y
-            )`);
-        columns.push(sql`x52.high, x52.low, x52.oldest`);
-        joins.push(sql`LEFT JOIN x52 ON x52.symbol = v.symbol AND v.kind IN ('new_high_52w', 'new_low_52w')`);
-      } else columns.push(sql`NULL::float8 AS high, NULL::float8 AS low, NULL::float8 AS oldest`);
+      requests: Array<{ symbol: string; at: number; price: number; needs: StateNeeds }>,
+    ): Promise<Array<Omit<PriceState, 'revision' | 'windows'> & { symbol: string }>> {
+      if (requests.length === 0) return [];
+      const windows = requests.map((r) => stateRequest(r.at, r.needs));
+      const iso = (ms: number) => new Date(ms).toISOString();
       const rows = await queryRows<{
         symbol: string;
-        kind: IndicatorKind;
-        variant: string;
+        bars: Array<[number, number, number, number | null, number | null]> | null;
+        since: number | null;
         close: number | null;
-        lowest: number | null;
-        highest: number | null;
-        recent: Array<[number, number]> | null;
-        high: number | null;
-        low: number | null;
-        oldest: number | null;
+        t_high: number | null;
+        t_low: number | null;
+        t_oldest: number | null;
+        y_read: boolean;
+        y_high: number | null;
+        y_low: number | null;
+        y_oldest: number | null;
       }>(
         ex,
-        sql`WITH ${sql.join(ctes, sql`, `)}
-            SELECT ${sql.join(columns, sql`, `)} FROM v ${sql.join(joins, sql` `)}`,
+        sql`SELECT i.symbol, r.bars, (extract(epoch FROM k.since) * 1000)::float8 AS since, pc.close,
+                   t.high AS t_high, t.low AS t_low, t.oldest AS t_oldest,
+                   y.read AS y_read, y.high AS y_high, y.low AS y_low, y.oldest AS y_oldest
+            FROM unnest(
+              ${sql.param(requests.map((r) => r.symbol))}::text[],
+              ${sql.param(requests.map((r) => iso(r.at)))}::timestamptz[],
+              ${sql.param(requests.map((r) => r.price))}::float8[],
+              ${sql.param(requests.map((r) => r.needs.bars))}::int[],
+              ${sql.param(requests.map((r) => r.needs.year))}::bool[],
+              ${sql.param(windows.map((w) => iso(w.windowFrom)))}::timestamptz[],
+              ${sql.param(windows.map((w) => iso(w.dayStart)))}::timestamptz[],
+              ${sql.param(windows.map((w) => iso(w.from52)))}::timestamptz[]
+            ) AS i(symbol, at, price, n, want_year, window_from, day_start, from52)
+            -- The oldest bar held: the n-th newest or the window's start, whichever is earlier; every
+            -- bar when the symbol has fewer than n.
+            CROSS JOIN LATERAL (
+              SELECT CASE WHEN nth.ts IS NULL THEN '-infinity'::timestamptz ELSE least(nth.ts, i.window_from) END AS since
+              FROM (SELECT (SELECT ts FROM prices p WHERE p.symbol = i.symbol AND p.ts <= i.at
+                            ORDER BY p.ts DESC OFFSET i.n - 1 LIMIT 1) AS ts) nth
+            ) k
+            CROSS JOIN LATERAL (
+              SELECT json_agg(json_build_array((extract(epoch FROM ts) * 1000)::float8, price, volume, high, low)
+                              ORDER BY ts) AS bars
+              FROM prices p WHERE p.symbol = i.symbol AND p.ts >= k.since AND p.ts <= i.at
+            ) r
+            CROSS JOIN LATERAL (
+              SELECT (SELECT price FROM prices p WHERE p.symbol = i.symbol AND p.ts < i.day_start
+                      ORDER BY p.ts DESC LIMIT 1) AS close
+            ) pc
+            CROSS JOIN LATERAL (
+              SELECT max(coalesce(high, price)) AS high, min(coalesce(low, price)) AS low,
+                     (extract(epoch FROM min(ts)) * 1000)::float8 AS oldest
+              FROM prices p WHERE p.symbol = i.symbol AND p.ts >= i.day_start AND p.ts < i.at
+            ) t
+            -- Gated by a one-time filter: the year is read only when it can matter.
+            CROSS JOIN LATERAL (
+              SELECT (i.want_year AND (t.high IS NULL OR i.price > t.high OR i.price < t.low)) AS read,
+                     max(coalesce(high, price)) AS high, min(coalesce(low, price)) AS low,
+                     (extract(epoch FROM min(ts)) * 1000)::float8 AS oldest
+              FROM prices p
+              WHERE i.want_year AND (t.high IS NULL OR i.price > t.high OR i.price < t.low)
+                AND p.symbol = i.symbol AND p.ts >= i.from52 AND p.ts < i.day_start
+            ) y`,
       );
-      return rows.map((r) => ({
-        symbol: r.symbol,
-        kind: r.kind,
-        variant: r.variant,
-        previousClose: r.close,
-        window: r.lowest === null || r.highest === null ? null : { lowest: r.lowest, highest: r.highest },
-        recent: (r.recent ?? []).map(([price, volume]) => ({ price, volume: Number(volume) })),
-        extremes:
-          r.high === null || r.low === null || r.oldest === null
-            ? null
-            : { high: r.high, low: r.low, oldest: Number(r.oldest) },
-      }));
+      const byRequest = new Map(requests.map((q, k) => [q.symbol, windows[k]!]));
+      return rows.map((r) => {
+        const bars = r.bars ?? [];
+        const extremes = (high: number | null, low: number | null, oldest: number | null) =>
+          high === null || low === null || oldest === null ? null : { high, low, oldest: Number(oldest) };
+        return {
+          symbol: r.symbol,
+          day: byRequest.get(r.symbol)!.dayStart,
+          ts: bars.map((b) => Number(b[0])),
+          price: bars.map((b) => b[1]),
+          volume: bars.map((b) => Number(b[2])),
+          high: bars.map((b) => b[3] ?? b[1]),
+          low: bars.map((b) => b[4] ?? b[1]),
+          since: r.since === null ? Number.NEGATIVE_INFINITY : Number(r.since),
+          previousClose: r.close,
+          today: extremes(r.t_high, r.t_low, r.t_oldest),
+          year: r.y_read ? extremes(r.y_high, r.y_low, r.y_oldest) : undefined,
+        };
+      });
     },
 
     /**

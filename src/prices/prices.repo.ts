@@ -18,6 +18,13 @@ export interface SymbolAdvance {
   ts: Date;
   /** The price evaluated before this one, null for a symbol's first price. */
   prevPrice: number | null;
+  /** `symbols.revision` after this statement, and the one it replaced (null for a new symbol). */
+  revision: string;
+  prevRevision: string | null;
+  /** The symbol's `notification_versions.version` ('0' when it never had a rule). */
+  rulesVersion: string;
+  /** The rows of the symbol this statement inserted, oldest first (the newest is this price). */
+  bars: PriceRow[];
 }
 
 export interface WriteResult {
@@ -52,8 +59,10 @@ export function createPricesRepo() {
      * it commits by itself when run outside a transaction). Rows whose (symbol, ts) is already stored
      * are left as they are: the first write wins. Returns the keys actually inserted, and the symbols
      * whose newest price moved (never backward), with the price they moved from: only those prices
-     * are fresh enough to evaluate. Rows must be sorted by symbol, so that concurrent writers lock
-     * symbol rows in the same order.
+     * are fresh enough to evaluate. Every symbol with an inserted row gets a new revision, and a fresh
+     * one comes back with its rules' version, so that the evaluator can tell without another
+     * statement whether what it keeps in memory about the symbol is current. Rows must be sorted by
+     * symbol, so that concurrent writers lock symbol rows in the same order.
      */
     async write(ex: Executor, rows: PriceRow[]): Promise<WriteResult> {
       // unnest() keeps it to seven parameters however many rows, far from the 65,535 limit.
@@ -63,6 +72,9 @@ export function createPricesRepo() {
         ms: number;
         price: number | null;
         prev_price: number | null;
+        revision: string | null;
+        prev_revision: string | null;
+        rules_version: string | null;
       }>(
         ex,
         sql`WITH ins AS (
@@ -80,18 +92,25 @@ export function createPricesRepo() {
             newest AS (
               SELECT DISTINCT ON (symbol) symbol, price, ts FROM ins ORDER BY symbol, ts DESC),
             adv AS (
-              INSERT INTO symbols AS s (symbol, last_price, last_ts)
-              SELECT symbol, price, ts FROM newest ORDER BY symbol
+              INSERT INTO symbols AS s (symbol, last_price, last_ts, revision)
+              SELECT symbol, price, ts, nextval('price_revision_seq') FROM newest ORDER BY symbol
               ON CONFLICT (symbol) DO UPDATE
-                SET prev_price = s.last_price, last_price = excluded.last_price, last_ts = excluded.last_ts
-                WHERE s.last_ts < excluded.last_ts
-              RETURNING symbol, last_price, last_ts, prev_price)
+                SET prev_price = CASE WHEN s.last_ts < excluded.last_ts THEN s.last_price ELSE s.prev_price END,
+                    last_price = CASE WHEN s.last_ts < excluded.last_ts THEN excluded.last_price ELSE s.last_price END,
+                    last_ts = greatest(s.last_ts, excluded.last_ts),
+                    prev_revision = s.revision,
+                    revision = excluded.revision
+              RETURNING symbol, last_price, last_ts, prev_price, revision, prev_revision)
             SELECT 'i' AS k, symbol, (extract(epoch from ts) * 1000)::float8 AS ms,
-                   NULL::float8 AS price, NULL::float8 AS prev_price
+                   NULL::float8 AS price, NULL::float8 AS prev_price, NULL::text AS revision,
+                   NULL::text AS prev_revision, NULL::text AS rules_version
             FROM ins
             UNION ALL
-            SELECT 'a', symbol, (extract(epoch from last_ts) * 1000)::float8, last_price, prev_price
-            FROM adv`,
+            SELECT 'a', adv.symbol, (extract(epoch from adv.last_ts) * 1000)::float8, adv.last_price,
+                   adv.prev_price, adv.revision::text, adv.prev_revision::text,
+                   coalesce(v.version, 0)::text
+            FROM adv JOIN newest ON newest.symbol = adv.symbol AND newest.ts = adv.last_ts
+            LEFT JOIN notification_versions v ON v.symbol = adv.symbol`,
       );
       const inserted: WriteResult['inserted'] = [];
       const fresh: SymbolAdvance[] = [];
@@ -103,7 +122,21 @@ export function createPricesRepo() {
             price: r.price!,
             ts: new Date(Number(r.ms)),
             prevPrice: r.prev_price,
+            revision: r.revision!,
+            prevRevision: r.prev_revision,
+            rulesVersion: r.rules_version!,
+            bars: [],
           });
+      }
+      if (fresh.length > 0) {
+        const bySymbol = new Map(fresh.map((f) => [f.symbol, f]));
+        const keys = new Set(inserted.map((k) => `${k.symbol}@${k.ts}`));
+        // `rows` is sorted by symbol and time, so each symbol's bars come oldest first; of two rows with
+        // one key in a request, the first is the one stored (as `attribute` in prices.service.ts counts).
+        for (const row of rows) {
+          const f = bySymbol.get(row.symbol);
+          if (f && keys.delete(`${row.symbol}@${row.ts}`)) f.bars.push(row);
+        }
       }
       return { inserted, fresh };
     },

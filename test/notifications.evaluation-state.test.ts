@@ -1,0 +1,185 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryRows } from '../src/db/connect.ts';
+import { manualClock } from '../src/shared/clock.ts';
+import { insertUser } from './helpers/db-users.ts';
+import { BACKENDS, createTestApp, createTestDatabase, type TestApp } from './helpers/runtime.ts';
+
+/**
+ * The evaluator keeps each symbol's rule summary and recent bars in memory (src/notifications/
+ * evaluator.ts, price-state.ts) and trusts them only at the versions the ingest statement returns. These
+ * tests change what it keeps behind its back — through another server, a backfill, rule edits — and
+ * check that it still fires exactly what the stored prices and rules say, and that it reads from the
+ * database only when it has to.
+ */
+
+const MINUTE = 60_000;
+const T0 = Date.parse('2025-06-02T14:00:00Z');
+const at = (minute: number) => new Date(T0 + minute * MINUTE).toISOString();
+
+async function readsOf(t: TestApp): Promise<{ rules: number; bars: number }> {
+  const body = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+  const count = (what: string) =>
+    Number(new RegExp(`stockwatch_evaluation_reads_total\\{what="${what}"\\} (\\d+)`).exec(body)?.[1] ?? 0);
+  return { rules: count('rules'), bars: count('bars') };
+}
+
+describe('evaluation state shared by two servers on one PostgreSQL', () => {
+  const clock = manualClock(at(0));
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let a: TestApp;
+  let b: TestApp;
+  let userId: string;
+  let counter = 0;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    a = await createTestApp('postgres', { databaseUrl: database.url, clock });
+    b = await createTestApp('postgres', { databaseUrl: database.url, clock });
+    userId = (await insertUser(a.runtime, 'state@example.com')).id;
+  });
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+    await database.drop();
+  });
+
+  const newSymbol = () => `ST${++counter}`;
+  const create = async (t: TestApp, body: Record<string, unknown>) =>
+    (await t.runtime.services.notifications.create({ id: userId }, { cooldown_minutes: 0, ...body } as never))
+      .id;
+  const post = async (t: TestApp, symbol: string, minute: number, price: number, volume = 100) => {
+    clock.set(at(minute));
+    await t.runtime.services.prices.ingest({ symbol, timestamp: at(minute), price, volume });
+  };
+  const fired = async (id: string) =>
+    (
+      await queryRows<{ price_at: Date }>(
+        a.runtime.database.db,
+        sql`SELECT price_at FROM alerts WHERE notification_id = ${id}::uuid ORDER BY price_at`,
+      )
+    ).map((r) => new Date(r.price_at).toISOString());
+
+  it('keeps bars in memory while it is the only writer of a symbol, and reads them when another wrote', async () => {
+    const symbol = newSymbol();
+    // 3× the mean volume of the 5 bars before.
+    const rule = await create(a, { symbol, condition: 'volume_spike', threshold: 3, periods: 5 });
+    const before = await readsOf(a);
+    for (let m = 0; m < 8; m++) await post(a, symbol, m, 100, 100);
+    const warm = await readsOf(a);
+    // The first price read the summary and the bars; the seven after it moved the kept bars forward.
+    expect({ rules: warm.rules - before.rules, bars: warm.bars - before.bars }).toEqual({
+      rules: 1,
+      bars: 1,
+    });
+
+    // Another server stores a bar with a large volume (10× the mean: b fires the rule itself). The mean
+    // of the 5 bars before minute 9 is then (4 × 100 + 1,000) / 5 = 280, so 350 is 1.25×: no alert.
+    // Bars kept without minute 8 would say 350 / 100 = 3.5× and fire.
+    await post(b, symbol, 8, 100, 1_000);
+    expect(await fired(rule)).toEqual([at(8)]);
+    await post(a, symbol, 9, 100, 350);
+    expect(await fired(rule)).toEqual([at(8)]);
+    const after = await readsOf(a);
+    expect(after.bars - warm.bars).toBe(1);
+    // Minute 10: mean of minutes 5–9 = (3 × 100 + 1,000 + 350) / 5 = 330; 1,000 / 330 ≈ 3.03× fires.
+    await post(a, symbol, 10, 100, 1_000);
+    expect(await fired(rule)).toEqual([at(8), at(10)]);
+    expect((await readsOf(a)).bars).toBe(after.bars);
+  });
+
+  it('sees an older bar stored after the newer ones (a backfill) in the next window', async () => {
+    const symbol = newSymbol();
+    // Up 5 % from the lowest price of the 10 minutes before.
+    const rule = await create(a, {
+      symbol,
+      condition: 'move_pct_within',
+      threshold: 5,
+      window_minutes: 10,
+      direction: 'up',
+    });
+    await post(a, symbol, 100, 100);
+    await post(a, symbol, 102, 100);
+    // A late bar for minute 101 at 90, through the same server: stored, not fresh (not the newest).
+    await a.runtime.services.prices.ingest({ symbol, timestamp: at(101), price: 90, volume: 100 });
+    // Minute 103 at 95: +5.56 % from 90 — fires; against the kept window (lowest 100) it would be −5 %.
+    await post(a, symbol, 103, 95);
+    expect(await fired(rule)).toEqual([at(103)]);
+  });
+
+  it('fires a rule created, or lowered, on another server at the next price', async () => {
+    const symbol = newSymbol();
+    await post(a, symbol, 200, 100);
+    await post(a, symbol, 201, 101); // a's summary: no rules for the symbol
+    const level = await create(b, { symbol, condition: 'price > 101', threshold: 101 });
+    const change = await create(b, { symbol, condition: 'volume_spike', threshold: 50, periods: 2 });
+    await post(a, symbol, 202, 102, 300);
+    expect(await fired(level)).toEqual([at(202)]);
+    expect(await fired(change)).toEqual([]); // 300 / 100 = 3× < 50×
+    await b.runtime.services.notifications.update({ id: userId }, change, { threshold: 2 } as never);
+    await post(a, symbol, 203, 102, 500); // 500 / mean(100, 300) = 2.5× ≥ 2×
+    expect(await fired(change)).toEqual([at(203)]);
+    expect(await fired(level)).toEqual([at(202), at(203)]);
+    // Paused on b: a no longer fires it, though the price would.
+    await b.runtime.services.notifications.update({ id: userId }, level, { paused: true } as never);
+    await post(a, symbol, 204, 103);
+    expect(await fired(level)).toEqual([at(202), at(203)]);
+  });
+});
+
+describe.each(BACKENDS)('notification versions on %s', (backend) => {
+  const clock = manualClock(at(0));
+  let t: TestApp;
+  let userId: string;
+  beforeAll(async () => {
+    t = await createTestApp(backend, { clock });
+    userId = (await insertUser(t.runtime, 'versions@example.com')).id;
+  });
+  afterAll(() => t.close());
+
+  const version = async (symbol: string) =>
+    (
+      await queryRows<{ version: string }>(
+        t.runtime.database.db,
+        sql`SELECT version::text AS version FROM notification_versions WHERE symbol = ${symbol}`,
+      )
+    )[0]?.version;
+
+  it('changes when an armed rule appears, changes what it fires on, or goes; not when it only fires', async () => {
+    const service = t.runtime.services.notifications;
+    expect(await version('VER')).toBeUndefined();
+    const rule = await service.create({ id: userId }, {
+      symbol: 'VER',
+      condition: 'price > 10',
+      threshold: 10,
+      cooldown_minutes: 0,
+    } as never);
+    const seen = [await version('VER')];
+    expect(seen[0]).toBeDefined();
+    const expectChanged = async () => {
+      const v = await version('VER');
+      expect(seen).not.toContain(v);
+      seen.push(v);
+    };
+
+    await service.update({ id: userId }, rule.id, { threshold: 11 } as never);
+    await expectChanged();
+    // A firing of a recurring rule (the claim's UPDATE) and a change of its channels do not.
+    clock.set(at(1));
+    await t.runtime.services.prices.ingest({ symbol: 'VER', timestamp: at(1), price: 12, volume: 1 });
+    expect((await service.get({ id: userId }, rule.id)).fire_count).toBe(1);
+    await service.update({ id: userId }, rule.id, { cooldown_minutes: 5 } as never);
+    expect(await version('VER')).toBe(seen.at(-1));
+
+    await service.update({ id: userId }, rule.id, { paused: true } as never);
+    await expectChanged();
+    await service.update({ id: userId }, rule.id, { paused: false } as never);
+    await expectChanged();
+    await service.remove({ id: userId }, rule.id);
+    await expectChanged();
+    await service.create({ id: userId }, { symbol: 'VER', condition: 'price > 10', threshold: 10 } as never);
+    await expectChanged();
+    await t.runtime.database.db.execute(sql`TRUNCATE notifications CASCADE`);
+    await expectChanged();
+  });
+});
