@@ -75,7 +75,10 @@ export function createEvaluator(deps: {
   const needs = new WeakMap<RuleSummary, StateNeeds>();
   const needsFor = (summary: RuleSummary) => {
     let n = needs.get(summary);
-    if (!n) needs.set(summary, (n = needsOf(summary.variants)));
+    if (!n) {
+      n = needsOf(summary.variants);
+      needs.set(summary, n);
+    }
     return n;
   };
 
