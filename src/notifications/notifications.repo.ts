@@ -1,7 +1,7 @@
 import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../db/connect.ts';
 import { type ChannelConfig, type ConditionKind, notifications } from '../db/schema-notifications.ts';
-import type { LevelKind } from './conditions.ts';
+import { LEVEL_KINDS, type LevelKind } from './conditions.ts';
 import { type Bar, type IndicatorKind, isIndicatorKind } from './indicators.ts';
 import { type PriceState, type StateNeeds, stateRequest, type WatchedVariant } from './price-state.ts';
 
@@ -217,7 +217,9 @@ export function createNotificationsRepo() {
     /**
      * The symbols' armed rules summarised, with the version they were read at (one statement, so the
      * two agree): per level kind the lowest and highest threshold, per indicator (kind, variant) the
-     * lowest. A symbol without rules comes back with none.
+     * lowest. A symbol without rules comes back with none. Index probes only, however many rules share
+     * a symbol: two per level kind on `notifications_armed_idx`, and a skip scan of
+     * `notifications_armed_variant_idx` whose first entry per (kind, variant) holds its lowest threshold.
      */
     async ruleSummaries(ex: Executor, symbols: string[]): Promise<RuleSummary[]> {
       if (symbols.length === 0) return [];
@@ -234,8 +236,29 @@ export function createNotificationsRepo() {
             FROM unnest(${sql.param(symbols)}::text[]) AS i(symbol)
             LEFT JOIN notification_versions v ON v.symbol = i.symbol
             LEFT JOIN LATERAL (
-              SELECT kind, variant, min(threshold) AS lo, max(threshold) AS hi FROM notifications n
-              WHERE n.symbol = i.symbol AND NOT n.paused AND NOT n.done GROUP BY kind, variant
+              SELECT k.kind, NULL::text AS variant, lo.threshold AS lo, hi.threshold AS hi
+              FROM unnest(${sql.param([...LEVEL_KINDS])}::text[]) AS k(kind)
+              CROSS JOIN LATERAL (
+                SELECT threshold FROM notifications n WHERE n.symbol = i.symbol AND n.kind = k.kind
+                  AND NOT n.paused AND NOT n.done ORDER BY threshold LIMIT 1) lo
+              CROSS JOIN LATERAL (
+                SELECT threshold FROM notifications n WHERE n.symbol = i.symbol AND n.kind = k.kind
+                  AND NOT n.paused AND NOT n.done ORDER BY threshold DESC LIMIT 1) hi
+              UNION ALL
+              SELECT x.kind, x.variant, x.threshold, NULL FROM (
+                WITH RECURSIVE x AS (
+                  (SELECT kind, variant, threshold FROM notifications
+                   WHERE symbol = i.symbol AND NOT paused AND NOT done AND variant IS NOT NULL
+                   ORDER BY kind, variant, threshold LIMIT 1)
+                  UNION ALL
+                  SELECT nx.kind, nx.variant, nx.threshold FROM x CROSS JOIN LATERAL (
+                    SELECT kind, variant, threshold FROM notifications
+                    WHERE symbol = i.symbol AND NOT paused AND NOT done AND variant IS NOT NULL
+                      AND (kind, variant) > (x.kind, x.variant)
+                    ORDER BY kind, variant, threshold LIMIT 1) nx
+                )
+                SELECT * FROM x
+              ) x
             ) r ON true`,
       );
       const bySymbol = new Map<string, RuleSummary>();
