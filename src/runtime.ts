@@ -96,6 +96,7 @@ export async function createRuntime(config: Config, options: { logger: Logger; c
           bus,
           clock,
           maxPriceAgeMs: config.alertMaxPriceAgeMs,
+          retentionDays: config.retention.days,
           onFired: (fired) => metrics.alertsFired(fired.length),
           onRead: metrics.evaluationReads,
         }),

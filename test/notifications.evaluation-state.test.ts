@@ -88,6 +88,21 @@ describe('evaluation state shared by two servers on one PostgreSQL', () => {
     expect((await readsOf(a)).bars).toBe(after.bars);
   });
 
+  it('does not keep bars older than RETENTION_DAYS, which the hourly roll-up may rewrite', async () => {
+    const symbol = newSymbol();
+    await create(a, { symbol, condition: 'sma_cross', fast: 1, slow: 3, direction: 'up' }); // 4 bars
+    const DAY = 24 * 60;
+    const start = 1_000 * DAY; // far after the other tests' minutes
+    const before = await readsOf(a);
+    // Five prices 100 days apart (RETENTION_DAYS is 90): each state holds a bar the roll-up may rewrite.
+    for (let k = 0; k < 5; k++) await post(a, symbol, start + k * 100 * DAY, 100);
+    expect((await readsOf(a)).bars - before.bars).toBe(5);
+    // Then minute bars: a state holds the 4 newest bars, which include an old one until the third; from
+    // then on the kept state moves forward without reading.
+    for (let m = 1; m <= 6; m++) await post(a, symbol, start + 400 * DAY + m, 100);
+    expect((await readsOf(a)).bars - before.bars).toBe(5 + 3);
+  });
+
   it('sees an older bar stored after the newer ones (a backfill) in the next window', async () => {
     const symbol = newSymbol();
     // Up 5 % from the lowest price of the 10 minutes before.

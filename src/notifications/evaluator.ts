@@ -25,13 +25,17 @@ export const DELIVERIES_CHANNEL = 'deliveries';
 export const ALERTS_CHANNEL = 'alerts';
 
 /**
- * How many symbols' bars the evaluator keeps (least recently evaluated dropped first): a symbol's state
- * holds at most its longest SMA or volume average (≤ 1,001 bars) or its longest window (≤ 1,440 minutes)
- * of bars, about 60 KB at worst, so this bounds the memory to about 120 MB in the worst case.
+ * How many symbols' bars the evaluator keeps (least recently evaluated dropped first). A state holds up
+ * to twice its longest SMA or volume average (≤ 2 × 1,001 bars, 5 numbers each: 80 KB) and the queues of
+ * its longest window (≤ 1,440 minute bars: 46 KB); an SMA of 200 and an hour's window take about 20 KB.
+ * So at most about 130 MB in the worst case, 20 MB typically.
  */
-const MAX_STATES = 2_000;
+const MAX_STATES = 1_000;
 /** Rule summaries are a few numbers per (kind, variant): many more fit. */
 const MAX_SUMMARIES = 50_000;
+const DAY_MS = 86_400_000;
+/** The roll-up works in whole hours up to its cutoff: a day's margin covers it. */
+const ROLLUP_MARGIN_MS = DAY_MS;
 
 export interface AlertEvent {
   id: string;
@@ -66,6 +70,12 @@ export function createEvaluator(deps: {
   bus: Bus;
   clock: Clock;
   maxPriceAgeMs: number;
+  /**
+   * RETENTION_DAYS (0: none). The hourly roll-up rewrites bars older than that without a new revision
+   * (it would have to lock the symbols' rows for its whole batch), so a state holding such a bar — only
+   * a symbol with very few prices a day and a long SMA — is used once and not kept.
+   */
+  retentionDays: number;
   onFired?: (alerts: ClaimedAlert[]) => void;
   /** How many symbols' rule summaries or bars had to be read (not current in memory). */
   onRead?: (what: 'rules' | 'bars', symbols: number) => void;
@@ -107,11 +117,14 @@ export function createEvaluator(deps: {
 
     // Each watched symbol's state at this statement's revision: the kept one moved forward by the
     // statement's own rows when nothing else was written in between, otherwise read (one statement).
+    const rolledUpBefore =
+      deps.retentionDays > 0 ? now.getTime() - deps.retentionDays * DAY_MS + ROLLUP_MARGIN_MS : -Infinity;
     const current = new Map<string, PriceState>();
     const toRead: typeof watching = [];
     for (const w of watching) {
       const kept = states.get(w.f.symbol);
-      if (kept && advance(kept, w.f, w.needs) && covers(kept, w.needs)) current.set(w.f.symbol, kept);
+      if (kept && kept.ts[0]! >= rolledUpBefore && advance(kept, w.f, w.needs) && covers(kept, w.needs))
+        current.set(w.f.symbol, kept);
       else toRead.push(w);
     }
     deps.onRead?.('bars', toRead.length);
@@ -144,10 +157,9 @@ export function createEvaluator(deps: {
     return () => {
       // Only once committed: a state read in a transaction that rolled back would describe bars that
       // were never stored. (One moved forward in place is safe either way: see `advance`.)
-      for (const [symbol, state] of current) {
-        const kept = states.get(symbol);
-        if (!kept || BigInt(kept.revision) <= BigInt(state.revision)) states.set(symbol, state);
-      }
+      for (const [symbol, state] of current)
+        if (state.ts[0]! >= rolledUpBefore) states.set(symbol, state);
+        else states.delete(symbol);
       if (fired.length === 0) return;
       deps.onFired?.(fired);
       // A lost wake-up only costs latency: notifiers also sweep on a timer.
@@ -200,6 +212,9 @@ class Lru<T> {
       this.map.set(key, value);
     }
     return value;
+  }
+  delete(key: string): void {
+    this.map.delete(key);
   }
   set(key: string, value: T): void {
     this.map.delete(key);
