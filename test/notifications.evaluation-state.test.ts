@@ -17,11 +17,11 @@ const MINUTE = 60_000;
 const T0 = Date.parse('2025-06-02T14:00:00Z');
 const at = (minute: number) => new Date(T0 + minute * MINUTE).toISOString();
 
-async function readsOf(t: TestApp): Promise<{ rules: number; bars: number }> {
+async function readsOf(t: TestApp): Promise<{ rules: number; bars: number; candidates: number }> {
   const body = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
   const count = (what: string) =>
     Number(new RegExp(`stockwatch_evaluation_reads_total\\{what="${what}"\\} (\\d+)`).exec(body)?.[1] ?? 0);
-  return { rules: count('rules'), bars: count('bars') };
+  return { rules: count('rules'), bars: count('bars'), candidates: count('candidates') };
 }
 
 describe('evaluation state shared by two servers on one PostgreSQL', () => {
@@ -103,6 +103,29 @@ describe('evaluation state shared by two servers on one PostgreSQL', () => {
     expect((await readsOf(a)).bars - before.bars).toBe(5 + 3);
   });
 
+  it('looks nothing up while the rules a price passes cool down, and fires each when eligible', async () => {
+    const symbol = newSymbol();
+    const first = await create(a, { symbol, condition: 'price > 100', threshold: 100, cooldown_minutes: 60 });
+    const base = 3_000;
+    const before = (await readsOf(a)).candidates;
+    for (let m = 0; m <= 61; m++) {
+      // A rule created on the other server while the first one cools down: fires at the next price.
+      if (m === 30)
+        await create(b, { symbol, condition: 'price > 101.2', threshold: 101.2, cooldown_minutes: 60 });
+      await post(a, symbol, base + m, 101 + m / 100);
+    }
+    expect(await fired(first)).toEqual([at(base), at(base + 60)]);
+    const [second] = (
+      await queryRows<{ id: string }>(
+        a.runtime.database.db,
+        sql`SELECT id FROM notifications WHERE symbol = ${symbol} AND threshold = 101.2`,
+      )
+    ).map((r) => r.id);
+    expect(await fired(second!)).toEqual([at(base + 30)]); // 101.30 > 101.2
+    // Looked up at minutes 0, 30 and 60 only: the 59 other prices passed no bound of eligible rules.
+    expect((await readsOf(a)).candidates - before).toBe(3);
+  });
+
   it('sees an older bar stored after the newer ones (a backfill) in the next window', async () => {
     const symbol = newSymbol();
     // Up 5 % from the lowest price of the 10 minutes before.
@@ -160,7 +183,7 @@ describe.each(BACKENDS)('notification versions on %s', (backend) => {
       )
     )[0]?.version;
 
-  it('changes when an armed rule appears, changes what it fires on, or goes; not when it only fires', async () => {
+  it('changes when an armed rule appears, fires, changes what it fires on, or goes; not on other edits', async () => {
     const service = t.runtime.services.notifications;
     expect(await version('VER')).toBeUndefined();
     const rule = await service.create({ id: userId }, {
@@ -179,10 +202,12 @@ describe.each(BACKENDS)('notification versions on %s', (backend) => {
 
     await service.update({ id: userId }, rule.id, { threshold: 11 } as never);
     await expectChanged();
-    // A firing of a recurring rule (the claim's UPDATE) and a change of its channels do not.
+    // A firing changes it (the rule starts cooling down, which the summaries leave out)...
     clock.set(at(1));
     await t.runtime.services.prices.ingest({ symbol: 'VER', timestamp: at(1), price: 12, volume: 1 });
     expect((await service.get({ id: userId }, rule.id)).fire_count).toBe(1);
+    await expectChanged();
+    // ...a change of its cooldown or channels does not.
     await service.update({ id: userId }, rule.id, { cooldown_minutes: 5 } as never);
     expect(await version('VER')).toBe(seen.at(-1));
 

@@ -87,6 +87,11 @@ export const notifications = pgTable(
     index('notifications_armed_variant_idx')
       .on(t.symbol, t.kind, t.variant, t.threshold)
       .where(sql`NOT ${t.paused} AND NOT ${t.done} AND ${t.variant} IS NOT NULL`),
+    // When a cooling rule becomes eligible again: how long the evaluator's summary of a symbol's rules,
+    // which leaves cooling rules out, stays true (src/notifications/evaluator.ts).
+    index('notifications_cooling_idx')
+      .on(t.symbol, t.nextEligibleAt)
+      .where(sql`NOT ${t.paused} AND NOT ${t.done}`),
     index('notifications_user_idx').on(t.userId, t.createdAt),
   ],
 );

@@ -50,7 +50,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     name: 'stockwatch_evaluation_reads_total',
     help:
       'Symbols whose rule summary (what="rules") or recent bars (what="bars") evaluation had to read from ' +
-      'the database, not having them current in memory',
+      'the database, not having them current in memory; symbols and indicator variants whose rules it ' +
+      'looked up because a price passed their bound (what="candidates")',
     labelNames: ['what'] as const,
     registers,
   });
@@ -130,8 +131,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     evaluation(seconds: number) {
       evaluationDuration.observe(seconds);
     },
-    evaluationReads(what: 'rules' | 'bars', symbols: number) {
-      if (symbols > 0) evaluationReads.inc({ what }, symbols);
+    evaluationReads(what: 'rules' | 'bars' | 'candidates', count: number) {
+      if (count > 0) evaluationReads.inc({ what }, count);
     },
     alertsFired(count: number) {
       alertsFired.inc(count);

@@ -21,6 +21,8 @@ import {
   stateFromBars,
 } from './price-state.ts';
 
+export type EvaluationRead = 'rules' | 'bars' | 'candidates';
+
 export const DELIVERIES_CHANNEL = 'deliveries';
 export const ALERTS_CHANNEL = 'alerts';
 
@@ -58,8 +60,9 @@ export interface AlertEvent {
  * Most prices fire nothing, and with a million rules the statements that look for what fires would
  * cost more than storing the price. So the evaluator keeps two things per symbol in memory, each valid
  * at a version that the ingest statement itself returns (no extra round trip to check):
- * - a summary of the symbol's armed rules (lowest/highest threshold per kind and variant), at its
- *   `notification_versions` version, which triggers replace on every change of an armed rule;
+ * - a summary of the symbol's armed rules that are not cooling down (lowest/highest threshold per kind
+ *   and variant), at its `notification_versions` version, which triggers replace on every change of an
+ *   armed rule and every firing, and until the first cooling rule becomes eligible again;
  * - the symbol's recent bars and day/52-week extremes (price-state.ts), at its `symbols.revision`.
  * A price whose metrics pass no bound of the summary costs no statement; one that passes a bound is
  * looked up and claimed by the same range scans and claim as always, which decide: the summary only
@@ -77,8 +80,11 @@ export function createEvaluator(deps: {
    */
   retentionDays: number;
   onFired?: (alerts: ClaimedAlert[]) => void;
-  /** How many symbols' rule summaries or bars had to be read (not current in memory). */
-  onRead?: (what: 'rules' | 'bars', symbols: number) => void;
+  /**
+   * How many symbols' rule summaries or bars had to be read (not current in memory), and how many
+   * symbols (level kinds) or (kind, variant) pairs passed a bound and were looked up (`candidates`).
+   */
+  onRead?: (what: EvaluationRead, count: number) => void;
 }): FreshPricesHook {
   const summaries = new Lru<RuleSummary>(MAX_SUMMARIES);
   const states = new Lru<PriceState>(MAX_STATES);
@@ -97,14 +103,18 @@ export function createEvaluator(deps: {
     const recent = fresh.filter((f) => now.getTime() - f.ts.getTime() <= deps.maxPriceAgeMs);
     if (recent.length === 0) return undefined;
 
-    const stale = recent.filter((f) => summaries.get(f.symbol)?.version !== f.rulesVersion);
+    const stale = recent.filter((f) => {
+      const summary = summaries.get(f.symbol);
+      const at = f.ts.getTime();
+      return summary?.version !== f.rulesVersion || at < summary.from || at >= summary.validBefore;
+    });
     // Read in this transaction: a summary never misses a rule committed before the price's statement.
     deps.onRead?.('rules', stale.length);
-    for (const summary of await deps.repo.ruleSummaries(
+    const read = await deps.repo.ruleSummaries(
       tx,
-      stale.map((f) => f.symbol),
-    ))
-      summaries.set(summary.symbol, summary);
+      stale.map((f) => ({ symbol: f.symbol, at: f.ts })),
+    );
+    for (const summary of read) summaries.set(summary.symbol, summary);
 
     const levelPrices: FreshPrice[] = [];
     const watching: Array<{ f: SymbolAdvance; summary: RuleSummary; needs: StateNeeds }> = [];
@@ -128,15 +138,15 @@ export function createEvaluator(deps: {
       else toRead.push(w);
     }
     deps.onRead?.('bars', toRead.length);
-    const read = await deps.repo.priceStates(
+    const bars = await deps.repo.priceStates(
       tx,
       toRead.map(({ f, needs }) => ({ symbol: f.symbol, at: f.ts.getTime(), price: f.price, needs })),
     );
     const requested = new Map(toRead.map((w) => [w.f.symbol, w]));
-    for (const { symbol, ...bars } of read) {
+    for (const { symbol, ...held } of bars) {
       const { f, needs } = requested.get(symbol)!;
       // Read after this transaction's own write, which holds the symbol's row: at its revision.
-      current.set(symbol, stateFromBars(bars, f.revision, needs));
+      current.set(symbol, stateFromBars(held, f.revision, needs));
     }
 
     const indicators: IndicatorMetric[] = [];
@@ -149,6 +159,7 @@ export function createEvaluator(deps: {
       }
     }
 
+    deps.onRead?.('candidates', levelPrices.length + indicators.length);
     const candidates =
       levelPrices.length > 0 || indicators.length > 0
         ? await deps.repo.findCandidates(tx, levelPrices, indicators)

@@ -38,12 +38,20 @@ export interface Candidate {
 }
 
 /**
- * A symbol's armed rules, summarised (notifications_versions.version says when it changed): a price
- * fires none of them unless it passes these bounds, so most prices cost no statement at all.
+ * A symbol's armed rules that are not cooling down, summarised (notification_versions.version says when
+ * it changed): a price fires none of them unless it passes these bounds, so most prices cost no statement
+ * at all.
  */
 export interface RuleSummary {
   symbol: string;
   version: string;
+  /**
+   * The price times it holds for: it leaves out the rules cooling down at `from`, so it is true until
+   * the first of them becomes eligible again (`validBefore`), or until the version changes (as a firing
+   * changes it).
+   */
+  from: number;
+  validBefore: number;
   /** Per level kind present, its lowest and highest threshold. */
   levels: Partial<Record<LevelKind, { min: number; max: number }>>;
   /** The indicator (kind, variant) pairs present, each with its lowest threshold. */
@@ -184,6 +192,7 @@ export function createNotificationsRepo() {
             CROSS JOIN LATERAL (
               SELECT id FROM notifications WHERE symbol = m.symbol AND kind = m.kind AND variant = m.variant
                 AND NOT paused AND NOT done AND variant IS NOT NULL AND threshold <= m.metric
+                AND (next_eligible_at IS NULL OR next_eligible_at <= m.at)
             ) c`;
       const levelScan = sql`SELECT c.id, i.price, i.previous, i.at, NULL::text AS kind, NULL::text AS variant,
                    NULL::float8 AS metric
@@ -194,18 +203,20 @@ export function createNotificationsRepo() {
               ${sql.param(prices.map((p) => p.priceAt.toISOString()))}::timestamptz[]
             ) AS i(symbol, price, previous, at)
             CROSS JOIN LATERAL (
-              SELECT id FROM notifications WHERE symbol = i.symbol AND NOT paused AND NOT done
+              SELECT id FROM (
+              SELECT id, next_eligible_at FROM notifications WHERE symbol = i.symbol AND NOT paused AND NOT done
                 AND kind = 'above' AND threshold < i.price
-              UNION ALL SELECT id FROM notifications WHERE symbol = i.symbol AND NOT paused AND NOT done
-                AND kind = 'at_or_above' AND threshold <= i.price
-              UNION ALL SELECT id FROM notifications WHERE symbol = i.symbol AND NOT paused AND NOT done
-                AND kind = 'below' AND threshold > i.price
-              UNION ALL SELECT id FROM notifications WHERE symbol = i.symbol AND NOT paused AND NOT done
-                AND kind = 'at_or_below' AND threshold >= i.price
-              UNION ALL SELECT id FROM notifications WHERE symbol = i.symbol AND NOT paused AND NOT done
-                AND kind = 'crosses_above' AND threshold > i.previous AND threshold <= i.price
-              UNION ALL SELECT id FROM notifications WHERE symbol = i.symbol AND NOT paused AND NOT done
-                AND kind = 'crosses_below' AND threshold < i.previous AND threshold >= i.price
+              UNION ALL SELECT id, next_eligible_at FROM notifications WHERE symbol = i.symbol AND NOT paused
+                AND NOT done AND kind = 'at_or_above' AND threshold <= i.price
+              UNION ALL SELECT id, next_eligible_at FROM notifications WHERE symbol = i.symbol AND NOT paused
+                AND NOT done AND kind = 'below' AND threshold > i.price
+              UNION ALL SELECT id, next_eligible_at FROM notifications WHERE symbol = i.symbol AND NOT paused
+                AND NOT done AND kind = 'at_or_below' AND threshold >= i.price
+              UNION ALL SELECT id, next_eligible_at FROM notifications WHERE symbol = i.symbol AND NOT paused
+                AND NOT done AND kind = 'crosses_above' AND threshold > i.previous AND threshold <= i.price
+              UNION ALL SELECT id, next_eligible_at FROM notifications WHERE symbol = i.symbol AND NOT paused
+                AND NOT done AND kind = 'crosses_below' AND threshold < i.previous AND threshold >= i.price
+              ) k WHERE k.next_eligible_at IS NULL OR k.next_eligible_at <= i.at
             ) c`;
       const parts = [
         ...(prices.length > 0 ? [levelScan] : []),
@@ -221,8 +232,10 @@ export function createNotificationsRepo() {
      * a symbol: two per level kind on `notifications_armed_idx`, and a skip scan of
      * `notifications_armed_variant_idx` whose first entry per (kind, variant) holds its lowest threshold.
      */
-    async ruleSummaries(ex: Executor, symbols: string[]): Promise<RuleSummary[]> {
-      if (symbols.length === 0) return [];
+    async ruleSummaries(ex: Executor, requests: Array<{ symbol: string; at: Date }>): Promise<RuleSummary[]> {
+      if (requests.length === 0) return [];
+      const eligible = sql`(n.next_eligible_at IS NULL OR n.next_eligible_at <= i.at)`;
+      const at = new Map(requests.map((r) => [r.symbol, r.at.getTime()]));
       const rows = await queryRows<{
         symbol: string;
         version: string;
@@ -230,30 +243,41 @@ export function createNotificationsRepo() {
         variant: string | null;
         lo: number | null;
         hi: number | null;
+        valid_before: number | null;
       }>(
         ex,
-        sql`SELECT i.symbol, coalesce(v.version, 0)::text AS version, r.kind, r.variant, r.lo, r.hi
-            FROM unnest(${sql.param(symbols)}::text[]) AS i(symbol)
+        sql`SELECT i.symbol, coalesce(v.version, 0)::text AS version, r.kind, r.variant, r.lo, r.hi,
+                   (extract(epoch FROM w.next) * 1000)::float8 AS valid_before
+            FROM unnest(
+              ${sql.param(requests.map((r) => r.symbol))}::text[],
+              ${sql.param(requests.map((r) => r.at.toISOString()))}::timestamptz[]
+            ) AS i(symbol, at)
             LEFT JOIN notification_versions v ON v.symbol = i.symbol
+            -- The first cooling rule to become eligible again: the summary holds until then.
+            CROSS JOIN LATERAL (
+              SELECT (SELECT next_eligible_at FROM notifications n
+                      WHERE n.symbol = i.symbol AND NOT n.paused AND NOT n.done AND n.next_eligible_at > i.at
+                      ORDER BY next_eligible_at LIMIT 1) AS next
+            ) w
             LEFT JOIN LATERAL (
               SELECT k.kind, NULL::text AS variant, lo.threshold AS lo, hi.threshold AS hi
               FROM unnest(${sql.param([...LEVEL_KINDS])}::text[]) AS k(kind)
               CROSS JOIN LATERAL (
                 SELECT threshold FROM notifications n WHERE n.symbol = i.symbol AND n.kind = k.kind
-                  AND NOT n.paused AND NOT n.done ORDER BY threshold LIMIT 1) lo
+                  AND NOT n.paused AND NOT n.done AND ${eligible} ORDER BY threshold LIMIT 1) lo
               CROSS JOIN LATERAL (
                 SELECT threshold FROM notifications n WHERE n.symbol = i.symbol AND n.kind = k.kind
-                  AND NOT n.paused AND NOT n.done ORDER BY threshold DESC LIMIT 1) hi
+                  AND NOT n.paused AND NOT n.done AND ${eligible} ORDER BY threshold DESC LIMIT 1) hi
               UNION ALL
               SELECT x.kind, x.variant, x.threshold, NULL FROM (
                 WITH RECURSIVE x AS (
-                  (SELECT kind, variant, threshold FROM notifications
-                   WHERE symbol = i.symbol AND NOT paused AND NOT done AND variant IS NOT NULL
+                  (SELECT kind, variant, threshold FROM notifications n
+                   WHERE symbol = i.symbol AND NOT paused AND NOT done AND variant IS NOT NULL AND ${eligible}
                    ORDER BY kind, variant, threshold LIMIT 1)
                   UNION ALL
                   SELECT nx.kind, nx.variant, nx.threshold FROM x CROSS JOIN LATERAL (
-                    SELECT kind, variant, threshold FROM notifications
-                    WHERE symbol = i.symbol AND NOT paused AND NOT done AND variant IS NOT NULL
+                    SELECT kind, variant, threshold FROM notifications n
+                    WHERE symbol = i.symbol AND NOT paused AND NOT done AND variant IS NOT NULL AND ${eligible}
                       AND (kind, variant) > (x.kind, x.variant)
                     ORDER BY kind, variant, threshold LIMIT 1) nx
                 )
@@ -265,7 +289,14 @@ export function createNotificationsRepo() {
       for (const r of rows) {
         let summary = bySymbol.get(r.symbol);
         if (!summary) {
-          summary = { symbol: r.symbol, version: r.version, levels: {}, variants: [] };
+          summary = {
+            symbol: r.symbol,
+            version: r.version,
+            from: at.get(r.symbol)!,
+            validBefore: r.valid_before === null ? Number.POSITIVE_INFINITY : Number(r.valid_before),
+            levels: {},
+            variants: [],
+          };
           bySymbol.set(r.symbol, summary);
         }
         if (r.kind === null) continue;

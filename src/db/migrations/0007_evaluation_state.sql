@@ -5,6 +5,7 @@ CREATE TABLE "notification_versions" (
 --> statement-breakpoint
 ALTER TABLE "symbols" ADD COLUMN "revision" bigint;--> statement-breakpoint
 ALTER TABLE "symbols" ADD COLUMN "prev_revision" bigint;--> statement-breakpoint
+CREATE INDEX "notifications_cooling_idx" ON "notifications" USING btree ("symbol","next_eligible_at") WHERE NOT "notifications"."paused" AND NOT "notifications"."done";--> statement-breakpoint
 -- Hand-written below (Drizzle models neither sequences used this way nor triggers). See the comments
 -- on `symbols.revision` and `notification_versions` in the schema: they let the evaluator keep each
 -- symbol's recent bars and a summary of its rules in memory and know, from the ingest statement
@@ -14,8 +15,9 @@ CREATE SEQUENCE "notification_version_seq";--> statement-breakpoint
 INSERT INTO "notification_versions" ("symbol", "version")
   SELECT "symbol", nextval('notification_version_seq') FROM (SELECT DISTINCT "symbol" FROM "notifications") s;--> statement-breakpoint
 -- One function for the three row events: a new version for every symbol whose armed rules changed in
--- what they fire on (symbol, kind, variant, threshold, paused, done). A claim that only records a
--- firing of a recurring rule changes none of these and costs one join of the claimed rows.
+-- what they fire on or when (symbol, kind, variant, threshold, paused, done, next_eligible_at): so every
+-- firing gives its symbol a new version too (its rule starts cooling down), while an edit of channels,
+-- expiry or name does not.
 CREATE FUNCTION "notification_versions_bump"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
@@ -34,8 +36,8 @@ BEGIN
       FROM (
         SELECT DISTINCT unnest(ARRAY[o.symbol, n.symbol]) AS symbol
         FROM old_rows o JOIN new_rows n ON n.id = o.id
-        WHERE (o.symbol, o.kind, o.variant, o.threshold, o.paused, o.done)
-              IS DISTINCT FROM (n.symbol, n.kind, n.variant, n.threshold, n.paused, n.done)
+        WHERE (o.symbol, o.kind, o.variant, o.threshold, o.paused, o.done, o.next_eligible_at)
+              IS DISTINCT FROM (n.symbol, n.kind, n.variant, n.threshold, n.paused, n.done, n.next_eligible_at)
         ORDER BY 1
       ) s
       ON CONFLICT (symbol) DO UPDATE SET version = excluded.version;
