@@ -89,6 +89,13 @@ const GROUPS: Record<string, { sql: string }> = {
           'n' || (ARRAY[20, 50])[1 + g % 2]`,
   },
 };
+/**
+ * Rules that do hold, all the time: `above` thresholds under the price, with the default 60-minute
+ * cooldown. Each fires once, at its symbol's first price of the phase, and then cools down: a level that
+ * holds while its rule cools down should cost what a level that does not hold costs.
+ */
+const HOLDING = `'above', 50 + g % 50, NULL::jsonb, NULL::text`;
+
 // BENCH_ONLY=sma_cross,level: the phases of these groups alone (the mixed phase still uses every group).
 const ONLY = process.env.BENCH_ONLY?.split(',');
 const GROUP_NAMES = Object.keys(GROUPS);
@@ -99,6 +106,7 @@ async function evaluationCounters(url: string) {
   const value = (pattern: string) => Number(new RegExp(`^${pattern} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
   return {
     rules: value('stockwatch_evaluation_reads_total\\{what="rules"\\}'),
+    candidates: value('stockwatch_evaluation_reads_total\\{what="candidates"\\}'),
     bars: value('stockwatch_evaluation_reads_total\\{what="bars"\\}'),
     seconds: value('stockwatch_evaluation_duration_seconds_sum'),
     count: value('stockwatch_evaluation_duration_seconds_count'),
@@ -153,7 +161,7 @@ runBench('Evaluation: ingest throughput as rules grow', 20 * 60_000, async () =>
       const share = Math.floor(count / groups.length) + (k < count % groups.length ? 1 : 0);
       await pool.query(
         `INSERT INTO notifications (user_id, symbol, kind, threshold, params, variant, channels)
-         SELECT 'bench', 'S' || lpad((g % ${SYMBOL_COUNT})::text, 3, '0'), ${GROUPS[name]!.sql},
+         SELECT 'bench', 'S' || lpad((g % ${SYMBOL_COUNT})::text, 3, '0'), ${GROUPS[name]?.sql ?? HOLDING},
                 '[{"type":"email"}]'::jsonb
          FROM generate_series(1, $1) g`,
         [share],
@@ -171,7 +179,7 @@ runBench('Evaluation: ingest throughput as rules grow', 20 * 60_000, async () =>
     errors: number;
     cold: number;
   }> = [];
-  const phase = async (label: string, rules: number, groups: string[]) => {
+  const phase = async (label: string, rules: number, groups: string[], firing = 0) => {
     await pool.query('TRUNCATE notifications CASCADE');
     if (rules > 0) {
       const { ms } = await timed(() => addRules(rules, groups));
@@ -185,25 +193,45 @@ runBench('Evaluation: ingest throughput as rules grow', 20 * 60_000, async () =>
       console.log(
         `${fmt.int(rules).padStart(9)} rules, ${label}${what}: ${fmt.int(result.perSecond)} /s, p99 ${fmt.ms(result.p99)}, ` +
           `errors ${result.errors}; evaluation ${fmt.ms(((after.seconds - before.seconds) / Math.max(evaluations, 1)) * 1000)} ` +
-          `per transaction, symbols read: rules ${after.rules - before.rules}, bars ${after.bars - before.bars}`,
+          `per transaction, symbols read: rules ${after.rules - before.rules}, bars ${after.bars - before.bars}, ` +
+          `looked up ${after.candidates - before.candidates}`,
       );
       return result;
     };
+    if (firing > 0) {
+      // One price per symbol first: every holding rule fires then (a burst of alerts, timed apart), so
+      // that the phase measures the prices that follow, while the rules cool down.
+      const { ms } = await timed(() =>
+        Promise.all(
+          Array.from({ length: 10 }, async () => {
+            for (let k = 0; k < SYMBOL_COUNT / 10; k++)
+              await fetch(`${server.url}/stocks`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST_TOKEN}` },
+                body: JSON.stringify(nextPrice()),
+              });
+          }),
+        ),
+      );
+      console.log(`first price of each symbol (${fmt.int(firing)} alerts fired) in ${fmt.s(ms)}`);
+    }
     const cold = await describe(` (cold, first ${COLD_S} s)`, () => ingestRate(server.url, COLD_S));
     const run = await describe('', () => ingestRate(server.url));
     phases.push({ label, rules, ...run, cold: cold.perSecond });
     const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM alerts');
-    if (rows[0]!.n !== 0) throw new Error(`${rows[0]!.n} alerts fired: the rules were meant never to match`);
+    if (rows[0]!.n !== firing)
+      throw new Error(`${rows[0]!.n} alerts fired: expected ${firing} (each holding rule once, no other)`);
   };
   await phase('none', 0, []);
   for (const name of GROUP_NAMES.filter((g) => !ONLY || ONLY.includes(g)))
     await phase(name === 'level' ? 'level kinds' : name, PER_KIND, [name]);
   await phase('every kind', MAX_RULES, GROUP_NAMES);
+  await phase('above and holding, cooling down', PER_KIND, ['holding'], PER_KIND);
 
   const none = phases[0]!;
   printResults(
     phases.slice(1).map((p) => ({
-      metric: `single-price ingest/s, ${fmt.int(p.rules)} non-matching rules: ${p.label} (${SYMBOL_COUNT} symbols)`,
+      metric: `single-price ingest/s, ${fmt.int(p.rules)} ${p.label.includes('holding') ? '' : 'non-matching '}rules: ${p.label} (${SYMBOL_COUNT} symbols)`,
       measured: `${fmt.int(p.perSecond)} /s (p99 ${fmt.ms(p.p99)}; first ${COLD_S} s: ${fmt.int(p.cold)} /s)`,
       baseline: `${fmt.int(none.perSecond)} /s with no rules (p99 ${fmt.ms(none.p99)})`,
       ratio: fmt.ratio(p.perSecond / none.perSecond),
