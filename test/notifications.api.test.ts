@@ -215,4 +215,31 @@ describe.each(BACKENDS)('notifications API on %s', (backend) => {
     const after = (await call('GET', '/alerts', owner)).json();
     expect(after.data[0]).toMatchObject({ id: alertId, notification_id: null });
   });
+
+  it("lists alerts of one symbol or one rule, never another user's, and none for an id that cannot exist", async () => {
+    const [owner, other] = [await signUp(t.app), await signUp(t.app)];
+    const rule = async (who: typeof owner, symbol: string) =>
+      (await call('POST', '/notifications', who, { symbol, condition: 'price > 10', threshold: 10 })).json()
+        .id;
+    const [a, , c] = [await rule(owner, 'ALA'), await rule(owner, 'ALB'), await rule(other, 'ALA')];
+    for (const symbol of ['ALA', 'ALB'])
+      await t.app.inject({
+        method: 'POST',
+        url: '/stocks',
+        headers: { authorization: `Bearer ${t.ingestToken}` },
+        payload: { symbol, timestamp: new Date().toISOString(), price: 11, volume: 1 },
+      });
+    const list = async (who: typeof owner, query: string) =>
+      (await call('GET', `/alerts?${query}`, who)).json().data.map((x: { symbol: string }) => x.symbol);
+    expect(await list(owner, '')).toEqual(['ALB', 'ALA']);
+    expect(await list(owner, 'symbol=ALA')).toEqual(['ALA']);
+    expect(await list(other, 'symbol=ALA')).toEqual(['ALA']);
+    expect(await list(other, 'symbol=ALB')).toEqual([]);
+    expect(await list(owner, `notification_id=${a}`)).toEqual(['ALA']);
+    expect(await list(owner, `notification_id=${c}`)).toEqual([]);
+    expect(await list(owner, 'notification_id=not-a-uuid')).toEqual([]);
+    const bad = await call('GET', '/alerts?symbol=%20no%20way', owner);
+    expect(bad.statusCode).toBe(422);
+    expect(bad.json().errors?.[0]?.pointer ?? JSON.stringify(bad.json())).toContain('symbol');
+  });
 });

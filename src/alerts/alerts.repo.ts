@@ -44,18 +44,25 @@ export function createAlertsRepo() {
     async listForUser(
       ex: Executor,
       userId: string,
-      options: { limit: number; after?: { firedAt: Date; id: string }; notificationId?: string },
+      options: {
+        limit: number;
+        after?: { firedAt: Date; id: string };
+        notificationId?: string;
+        symbol?: string;
+      },
     ): Promise<AlertWithDeliveries[]> {
+      // An id that cannot exist has no alerts (not: the filter is ignored).
+      if (options.notificationId !== undefined && !isUuid(options.notificationId)) return [];
       const after = options.after
         ? sql`AND (a.fired_at, a.id) < (${options.after.firedAt.toISOString()}::timestamptz, ${options.after.id}::uuid)`
         : sql``;
-      const byNotification =
-        options.notificationId && isUuid(options.notificationId)
-          ? sql`AND a.notification_id = ${options.notificationId}::uuid`
-          : sql``;
+      const byNotification = options.notificationId
+        ? sql`AND a.notification_id = ${options.notificationId}::uuid`
+        : sql``;
+      const bySymbol = options.symbol ? sql`AND a.symbol = ${options.symbol}` : sql``;
       return queryRows<AlertWithDeliveries>(
         ex,
-        sql`${select} WHERE a.user_id = ${userId} ${after} ${byNotification}
+        sql`${select} WHERE a.user_id = ${userId} ${after} ${byNotification} ${bySymbol}
             ORDER BY a.fired_at DESC, a.id DESC LIMIT ${options.limit}`,
       );
     },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CONDITION_KINDS } from '../notifications/conditions.ts';
 import { channelSchema } from '../notifications/notifications.schemas.ts';
+import { symbolSchema } from '../prices/prices.schemas.ts';
 
 export const deliverySchema = z
   .object({
@@ -41,6 +42,7 @@ export const alertListQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
   notification_id: z.string().max(100).optional(),
+  symbol: symbolSchema.optional(),
 });
 export type AlertListQuery = z.output<typeof alertListQuerySchema>;
 

@@ -30,7 +30,8 @@ export function createAlertsService(deps: {
       const rows = await repo.listForUser(db, caller.id, {
         limit: query.limit + 1,
         ...(after && { after }),
-        ...(query.notification_id && { notificationId: query.notification_id }),
+        ...(query.notification_id !== undefined && { notificationId: query.notification_id }),
+        ...(query.symbol && { symbol: query.symbol }),
       });
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];
