@@ -3,7 +3,6 @@ import type { Executor } from '../db/connect.ts';
 import type { SymbolAdvance } from '../prices/prices.repo.ts';
 import type { FreshPricesHook } from '../prices/prices.service.ts';
 import type { Clock } from '../shared/clock.ts';
-import type { LevelKind } from './conditions.ts';
 import type {
   ClaimedAlert,
   FreshPrice,
@@ -198,17 +197,14 @@ export function createEvaluator(deps: {
  * scans (notifications.repo.ts) against the extreme thresholds, so it is true whenever one holds.
  */
 export function levelMayFire(summary: RuleSummary, price: number, previous: number | null): boolean {
-  const b: RuleSummary['levels'] = summary.levels;
-  const range = (kind: LevelKind) => b[kind];
-  if ((range('above')?.min ?? Number.POSITIVE_INFINITY) < price) return true;
-  if ((range('at_or_above')?.min ?? Number.POSITIVE_INFINITY) <= price) return true;
-  if ((range('below')?.max ?? Number.NEGATIVE_INFINITY) > price) return true;
-  if ((range('at_or_below')?.max ?? Number.NEGATIVE_INFINITY) >= price) return true;
+  const { above, at_or_above, below, at_or_below, crosses_above, crosses_below } = summary.levels;
+  if (above && above.min < price) return true;
+  if (at_or_above && at_or_above.min <= price) return true;
+  if (below && below.max > price) return true;
+  if (at_or_below && at_or_below.max >= price) return true;
   if (previous === null) return false;
-  const up = range('crosses_above');
-  if (up && up.max > previous && up.min <= price) return true;
-  const down = range('crosses_below');
-  if (down && down.min < previous && down.max >= price) return true;
+  if (crosses_above && crosses_above.max > previous && crosses_above.min <= price) return true;
+  if (crosses_below && crosses_below.min < previous && crosses_below.max >= price) return true;
   return false;
 }
 
