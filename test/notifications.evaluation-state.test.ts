@@ -219,6 +219,16 @@ describe.each(BACKENDS)('notification versions on %s', (backend) => {
     await expectChanged();
     await service.create({ id: userId }, { symbol: 'VER', condition: 'price > 10', threshold: 10 } as never);
     await expectChanged();
+    // A user deleted: their rules go by the foreign key's cascade, which fires the triggers too.
+    const leaving = await insertUser(t.runtime, 'leaving@example.com');
+    await service.create({ id: leaving.id }, {
+      symbol: 'VER',
+      condition: 'price > 5',
+      threshold: 5,
+    } as never);
+    await expectChanged();
+    await t.runtime.database.db.execute(sql`DELETE FROM "user" WHERE id = ${leaving.id}`);
+    await expectChanged();
     await t.runtime.database.db.execute(sql`TRUNCATE notifications CASCADE`);
     await expectChanged();
   });
