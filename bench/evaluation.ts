@@ -7,7 +7,8 @@
  * history, enough bars for a 200-bar SMA), so the indicators do their real work.
  * Target: with 1,000,000 mixed rules at least 0.7 × the throughput with none.
  *
- *   npx tsx bench/evaluation.ts [--duration=10] [--rules=1000000] [--per-kind=100000]
+ *   npx tsx bench/evaluation.ts [--duration=10] [--rules=1000000] [--per-kind=100000] [--cold=3] [--servers=1]
+ *   (BENCH_ONLY=level,sma_cross: only those kind groups alone before the mixed phase)
  */
 import autocannon from 'autocannon';
 import {
@@ -28,6 +29,9 @@ const DURATION_S = numberFlag('duration', 'BENCH_DURATION', 10);
 // After rules are added, each server reads every symbol's rules (and, for indicator kinds, its recent
 // bars) once: the first seconds of a phase are reported apart, as "cold", and not in the ratio.
 const COLD_S = numberFlag('cold', 'BENCH_COLD', 3);
+// --servers=2: that many servers on the one database, each sent half the connections, so that a symbol's
+// consecutive prices land on either (each server then finds the other's writes and reads bars again).
+const SERVERS = numberFlag('servers', 'BENCH_SERVERS', 1);
 const MAX_RULES = numberFlag('rules', 'BENCH_RULES', 1_000_000);
 const PER_KIND = numberFlag('per-kind', 'BENCH_RULES_PER_KIND', 100_000);
 const CONNECTIONS = 50;
@@ -100,49 +104,60 @@ const HOLDING = `'above', 50 + g % 50, NULL::jsonb, NULL::text`;
 const ONLY = process.env.BENCH_ONLY?.split(',');
 const GROUP_NAMES = Object.keys(GROUPS);
 
-/** The server's evaluation counters (GET /metrics): what a phase cost inside the ingest transactions. */
-async function evaluationCounters(url: string) {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const value = (pattern: string) => Number(new RegExp(`^${pattern} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return {
-    rules: value('stockwatch_evaluation_reads_total\\{what="rules"\\}'),
-    candidates: value('stockwatch_evaluation_reads_total\\{what="candidates"\\}'),
-    bars: value('stockwatch_evaluation_reads_total\\{what="bars"\\}'),
-    seconds: value('stockwatch_evaluation_duration_seconds_sum'),
-    count: value('stockwatch_evaluation_duration_seconds_count'),
-  };
+/** The servers' evaluation counters (GET /metrics), summed: what a phase cost inside the ingest transactions. */
+async function evaluationCounters(urls: string[]) {
+  const sum = { rules: 0, candidates: 0, bars: 0, seconds: 0, count: 0 };
+  for (const url of urls) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const value = (pattern: string) => Number(new RegExp(`^${pattern} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    sum.rules += value('stockwatch_evaluation_reads_total\\{what="rules"\\}');
+    sum.candidates += value('stockwatch_evaluation_reads_total\\{what="candidates"\\}');
+    sum.bars += value('stockwatch_evaluation_reads_total\\{what="bars"\\}');
+    sum.seconds += value('stockwatch_evaluation_duration_seconds_sum');
+    sum.count += value('stockwatch_evaluation_duration_seconds_count');
+  }
+  return sum;
 }
 
+/** Single-price posts from CONNECTIONS connections, split evenly over the servers. */
 async function ingestRate(
-  url: string,
+  urls: string[],
   duration = DURATION_S,
 ): Promise<{ perSecond: number; p99: number; errors: number }> {
-  const result = await autocannon({
-    url,
-    connections: CONNECTIONS,
-    duration,
-    requests: [
-      {
-        method: 'POST',
-        path: '/stocks',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST_TOKEN}` },
-        setupRequest: (request) => ({ ...request, body: JSON.stringify(nextPrice()) }),
-      },
-    ],
-  });
+  const results = await Promise.all(
+    urls.map((url) =>
+      autocannon({
+        url,
+        connections: Math.ceil(CONNECTIONS / urls.length),
+        duration,
+        requests: [
+          {
+            method: 'POST',
+            path: '/stocks',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST_TOKEN}` },
+            setupRequest: (request) => ({ ...request, body: JSON.stringify(nextPrice()) }),
+          },
+        ],
+      }),
+    ),
+  );
   return {
-    perSecond: result['2xx'] / result.duration,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts + result.non2xx,
+    perSecond: results.reduce((n, r) => n + r['2xx'] / r.duration, 0),
+    p99: Math.max(...results.map((r) => r.latency.p99)),
+    errors: results.reduce((n, r) => n + r.errors + r.timeouts + r.non2xx, 0),
   };
 }
 
 runBench('Evaluation: ingest throughput as rules grow', 20 * 60_000, async () => {
   const db = await createDatabase('eval');
   console.log(
-    `PostgreSQL ${await postgresVersion(db.url)}; ${DURATION_S} s per phase, ${SYMBOL_COUNT} symbols`,
+    `PostgreSQL ${await postgresVersion(db.url)}; ${DURATION_S} s per phase, ${SYMBOL_COUNT} symbols, ` +
+      `${SERVERS} server(s)`,
   );
-  const server = await startServer({ command: 'server', env: serverEnv(db.url) });
+  const servers = [];
+  for (let k = 0; k < SERVERS; k++)
+    servers.push(await startServer({ command: 'server', env: serverEnv(db.url) }));
+  const urls = servers.map((s) => s.url);
   const pool = await warmPool(db.url, 2);
   await pool.query(`INSERT INTO "user" (id, name, email) VALUES ('bench', 'bench', 'bench@example.com')`);
 
@@ -170,7 +185,7 @@ runBench('Evaluation: ingest throughput as rules grow', 20 * 60_000, async () =>
     await pool.query('VACUUM ANALYZE notifications');
   };
 
-  await ingestRate(server.url); // warm-up: symbols exist, JIT and pools are hot
+  await ingestRate(urls); // warm-up: symbols exist, JIT and pools are hot
   const phases: Array<{
     label: string;
     rules: number;
@@ -186,9 +201,9 @@ runBench('Evaluation: ingest throughput as rules grow', 20 * 60_000, async () =>
       console.log(`added ${fmt.int(rules)} rules (${label}) in ${fmt.s(ms)}`);
     }
     const describe = async (what: string, run: () => Promise<Awaited<ReturnType<typeof ingestRate>>>) => {
-      const before = await evaluationCounters(server.url);
+      const before = await evaluationCounters(urls);
       const result = await run();
-      const after = await evaluationCounters(server.url);
+      const after = await evaluationCounters(urls);
       const evaluations = after.count - before.count;
       console.log(
         `${fmt.int(rules).padStart(9)} rules, ${label}${what}: ${fmt.int(result.perSecond)} /s, p99 ${fmt.ms(result.p99)}, ` +
@@ -205,7 +220,7 @@ runBench('Evaluation: ingest throughput as rules grow', 20 * 60_000, async () =>
         Promise.all(
           Array.from({ length: 10 }, async () => {
             for (let k = 0; k < SYMBOL_COUNT / 10; k++)
-              await fetch(`${server.url}/stocks`, {
+              await fetch(`${urls[0]}/stocks`, {
                 method: 'POST',
                 headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST_TOKEN}` },
                 body: JSON.stringify(nextPrice()),
@@ -215,8 +230,8 @@ runBench('Evaluation: ingest throughput as rules grow', 20 * 60_000, async () =>
       );
       console.log(`first price of each symbol (${fmt.int(firing)} alerts fired) in ${fmt.s(ms)}`);
     }
-    const cold = await describe(` (cold, first ${COLD_S} s)`, () => ingestRate(server.url, COLD_S));
-    const run = await describe('', () => ingestRate(server.url));
+    const cold = await describe(` (cold, first ${COLD_S} s)`, () => ingestRate(urls, COLD_S));
+    const run = await describe('', () => ingestRate(urls));
     phases.push({ label, rules, ...run, cold: cold.perSecond });
     const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM alerts');
     if (rows[0]!.n !== firing)

@@ -17,11 +17,18 @@ const MINUTE = 60_000;
 const T0 = Date.parse('2025-06-02T14:00:00Z');
 const at = (minute: number) => new Date(T0 + minute * MINUTE).toISOString();
 
-async function readsOf(t: TestApp): Promise<{ rules: number; bars: number; candidates: number }> {
+async function readsOf(
+  t: TestApp,
+): Promise<{ rules: number; bars: number; newer: number; candidates: number }> {
   const body = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
   const count = (what: string) =>
     Number(new RegExp(`stockwatch_evaluation_reads_total\\{what="${what}"\\} (\\d+)`).exec(body)?.[1] ?? 0);
-  return { rules: count('rules'), bars: count('bars'), candidates: count('candidates') };
+  return {
+    rules: count('rules'),
+    bars: count('bars'),
+    newer: count('newer_bars'),
+    candidates: count('candidates'),
+  };
 }
 
 describe('evaluation state shared by two servers on one PostgreSQL', () => {
@@ -60,7 +67,7 @@ describe('evaluation state shared by two servers on one PostgreSQL', () => {
       )
     ).map((r) => new Date(r.price_at).toISOString());
 
-  it('keeps bars in memory while it is the only writer of a symbol, and reads them when another wrote', async () => {
+  it('keeps bars in memory while it is the only writer, and reads the newer ones when another wrote', async () => {
     const symbol = newSymbol();
     // 3× the mean volume of the 5 bars before.
     const rule = await create(a, { symbol, condition: 'volume_spike', threshold: 3, periods: 5 });
@@ -80,12 +87,65 @@ describe('evaluation state shared by two servers on one PostgreSQL', () => {
     expect(await fired(rule)).toEqual([at(8)]);
     await post(a, symbol, 9, 100, 350);
     expect(await fired(rule)).toEqual([at(8)]);
+    // Only the bar newer than those a kept was read (b stored nothing older than a's newest).
     const after = await readsOf(a);
-    expect(after.bars - warm.bars).toBe(1);
+    expect({ bars: after.bars - warm.bars, newer: after.newer - warm.newer }).toEqual({ bars: 0, newer: 1 });
     // Minute 10: mean of minutes 5–9 = (3 × 100 + 1,000 + 350) / 5 = 330; 1,000 / 330 ≈ 3.03× fires.
     await post(a, symbol, 10, 100, 1_000);
     expect(await fired(rule)).toEqual([at(8), at(10)]);
-    expect((await readsOf(a)).bars).toBe(after.bars);
+    const last = await readsOf(a);
+    expect({ bars: last.bars, newer: last.newer }).toEqual({ bars: after.bars, newer: after.newer });
+  });
+
+  it('reads afresh when another server stored a bar older than the newest kept', async () => {
+    const symbol = newSymbol();
+    // Up 5 % from the lowest price of the 10 minutes before.
+    const rule = await create(a, {
+      symbol,
+      condition: 'move_pct_within',
+      threshold: 5,
+      window_minutes: 10,
+      direction: 'up',
+    });
+    await post(a, symbol, 500, 100);
+    await post(a, symbol, 502, 100);
+    await post(b, symbol, 503, 100);
+    // A late bar for minute 501 at 90, through b: older than a's newest kept bar (502).
+    await b.runtime.services.prices.ingest({ symbol, timestamp: at(501), price: 90, volume: 100 });
+    const before = await readsOf(a);
+    // Minute 504 at 95: +5.56 % from 90 — fires; bars caught up after minute 502 would miss 90 (−5 %).
+    await post(a, symbol, 504, 95);
+    expect(await fired(rule)).toEqual([at(504)]);
+    const after = await readsOf(a);
+    expect({ bars: after.bars - before.bars, newer: after.newer - before.newer }).toEqual({
+      bars: 1,
+      newer: 0,
+    });
+  });
+
+  it('never catches up bars kept from a transaction that rolled back', async () => {
+    const symbol = newSymbol();
+    // 3× the mean volume of the 3 bars before; and a rule that makes minute 3's price fire.
+    const spike = await create(a, { symbol, condition: 'volume_spike', threshold: 3, periods: 3 });
+    await create(a, { symbol, condition: 'price > 600', threshold: 600 });
+    const db = a.runtime.database.db;
+    // Recording that alert fails, so the whole ingest transaction of minute 3 rolls back.
+    await db.execute(sql`CREATE FUNCTION refuse_alert() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'refused for the test'; END $$`);
+    await db.execute(sql`CREATE TRIGGER refuse_alert BEFORE INSERT ON alerts FOR EACH ROW
+      WHEN (NEW.symbol = ${sql.raw(`'${symbol}'`)} AND NEW.price = 666) EXECUTE FUNCTION refuse_alert()`);
+    try {
+      for (let m = 0; m < 3; m++) await post(a, symbol, 700 + m, 100, 100);
+      // Kept in place with volume 10,000 before the failure: a mean of the bars before minute 5 that
+      // held it would be (100 + 10,000 + 100) / 3 = 3,400 and 1,000 no spike.
+      await expect(post(a, symbol, 703, 666, 10_000)).rejects.toThrow();
+      await post(b, symbol, 704, 100, 100); // another server's write: a must catch up or read
+      await post(a, symbol, 705, 100, 1_000); // mean of 701, 702, 704 = 100: 10× fires
+      expect(await fired(spike)).toEqual([at(705)]);
+    } finally {
+      await db.execute(sql`DROP TRIGGER refuse_alert ON alerts`);
+      await db.execute(sql`DROP FUNCTION refuse_alert()`);
+    }
   });
 
   it('does not keep bars older than RETENTION_DAYS, which the hourly roll-up may rewrite', async () => {

@@ -38,6 +38,14 @@ export const symbols = pgTable('symbols', {
    */
   revision: bigint('revision', { mode: 'bigint' }),
   prevRevision: bigint('prev_revision', { mode: 'bigint' }),
+  /**
+   * The revision of the last statement that inserted a price older than the symbol's newest (or that
+   * created the row): while it is unchanged, every price stored since an evaluator's cached revision is
+   * newer than the newest it holds, so reading those newer prices brings it up to date.
+   */
+  history: bigint('history', { mode: 'bigint' }),
+  /** The oldest price of the last statement that wrote the symbol: how `history` is told to change. */
+  writtenFrom: timestamp('written_from', { withTimezone: true, mode: 'date' }),
   firstSeenAt: timestamp('first_seen_at', { withTimezone: true, mode: 'date' }).notNull().default(sql`now()`),
 });
 /**

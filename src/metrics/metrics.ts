@@ -49,8 +49,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
   const evaluationReads = new Counter({
     name: 'stockwatch_evaluation_reads_total',
     help:
-      'Symbols whose rule summary (what="rules") or recent bars (what="bars") evaluation had to read from ' +
-      'the database, not having them current in memory; symbols and indicator variants whose rules it ' +
+      'Symbols whose rule summary (what="rules") or recent bars (what="bars"; what="newer_bars": only the bars ' +
+      'newer than those it kept) evaluation had to read from the database, not having them current in memory; symbols and indicator variants whose rules it ' +
       'looked up because a price passed their bound (what="candidates")',
     labelNames: ['what'] as const,
     registers,
@@ -131,7 +131,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     evaluation(seconds: number) {
       evaluationDuration.observe(seconds);
     },
-    evaluationReads(what: 'rules' | 'bars' | 'candidates', count: number) {
+    evaluationReads(what: 'rules' | 'bars' | 'newer_bars' | 'candidates', count: number) {
       if (count > 0) evaluationReads.inc({ what }, count);
     },
     alertsFired(count: number) {

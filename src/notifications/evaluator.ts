@@ -20,7 +20,7 @@ import {
   stateFromBars,
 } from './price-state.ts';
 
-export type EvaluationRead = 'rules' | 'bars' | 'candidates';
+export type EvaluationRead = 'rules' | 'bars' | 'newer_bars' | 'candidates';
 
 export const DELIVERIES_CHANNEL = 'deliveries';
 export const ALERTS_CHANNEL = 'alerts';
@@ -35,6 +35,8 @@ const MAX_STATES = 1_000;
 /** Rule summaries are a few numbers per (kind, variant): many more fit. */
 const MAX_SUMMARIES = 50_000;
 const DAY_MS = 86_400_000;
+/** A kept state further behind than this many bars is read afresh rather than caught up. */
+const CATCH_UP_MAX_BARS = 2_000;
 /** The roll-up works in whole hours up to its cutoff: a day's margin covers it. */
 const ROLLUP_MARGIN_MS = DAY_MS;
 
@@ -80,8 +82,9 @@ export function createEvaluator(deps: {
   retentionDays: number;
   onFired?: (alerts: ClaimedAlert[]) => void;
   /**
-   * How many symbols' rule summaries or bars had to be read (not current in memory), and how many
-   * symbols (level kinds) or (kind, variant) pairs passed a bound and were looked up (`candidates`).
+   * How many symbols' rule summaries or bars had to be read (not current in memory; `newer_bars`: only
+   * the bars newer than those kept), and how many symbols (level kinds) or (kind, variant) pairs passed
+   * a bound and were looked up (`candidates`).
    */
   onRead?: (what: EvaluationRead, count: number) => void;
 }): FreshPricesHook {
@@ -109,11 +112,11 @@ export function createEvaluator(deps: {
     });
     // Read in this transaction: a summary never misses a rule committed before the price's statement.
     deps.onRead?.('rules', stale.length);
-    const read = await deps.repo.ruleSummaries(
+    const fetched = await deps.repo.ruleSummaries(
       tx,
       stale.map((f) => ({ symbol: f.symbol, at: f.ts })),
     );
-    for (const summary of read) summaries.set(summary.symbol, summary);
+    for (const summary of fetched) summaries.set(summary.symbol, summary);
 
     const levelPrices: FreshPrice[] = [];
     const watching: Array<{ f: SymbolAdvance; summary: RuleSummary; needs: StateNeeds }> = [];
@@ -125,27 +128,45 @@ export function createEvaluator(deps: {
     }
 
     // Each watched symbol's state at this statement's revision: the kept one moved forward by the
-    // statement's own rows when nothing else was written in between, otherwise read (one statement).
+    // statement's own rows when nothing else was written in between; caught up by reading the newer
+    // bars when others wrote only newer prices (another server taking turns); otherwise read afresh.
     const rolledUpBefore =
       deps.retentionDays > 0 ? now.getTime() - deps.retentionDays * DAY_MS + ROLLUP_MARGIN_MS : -Infinity;
     const current = new Map<string, PriceState>();
+    const toCatchUp: Array<(typeof watching)[number] & { kept: PriceState }> = [];
     const toRead: typeof watching = [];
     for (const w of watching) {
       const kept = states.get(w.f.symbol);
-      if (kept && kept.ts[0]! >= rolledUpBefore && advance(kept, w.f, w.needs) && covers(kept, w.needs))
-        current.set(w.f.symbol, kept);
+      if (!kept || kept.ts[0]! < rolledUpBefore) toRead.push(w);
+      else if (advance(kept, w.f, w.needs))
+        covers(kept, w.needs) ? current.set(w.f.symbol, kept) : toRead.push(w);
+      else if (kept.pending === null && kept.history === w.f.history && kept.ts.at(-1)! < w.f.ts.getTime())
+        toCatchUp.push({ ...w, kept });
+      else toRead.push(w);
+    }
+    deps.onRead?.('newer_bars', toCatchUp.length);
+    const newer = await deps.repo.barsAfter(
+      tx,
+      toCatchUp.map(({ f, kept }) => ({ symbol: f.symbol, after: kept.ts.at(-1)!, at: f.ts.getTime() })),
+      CATCH_UP_MAX_BARS,
+    );
+    for (const w of toCatchUp) {
+      const bars = newer.get(w.f.symbol) ?? [];
+      const change = { revision: w.f.revision, prevRevision: w.kept.revision, history: w.f.history, bars };
+      if (bars.length < CATCH_UP_MAX_BARS && advance(w.kept, change, w.needs) && covers(w.kept, w.needs))
+        current.set(w.f.symbol, w.kept);
       else toRead.push(w);
     }
     deps.onRead?.('bars', toRead.length);
-    const bars = await deps.repo.priceStates(
+    const read = await deps.repo.priceStates(
       tx,
       toRead.map(({ f, needs }) => ({ symbol: f.symbol, at: f.ts.getTime(), price: f.price, needs })),
     );
     const requested = new Map(toRead.map((w) => [w.f.symbol, w]));
-    for (const { symbol, ...held } of bars) {
+    for (const { symbol, ...held } of read) {
       const { f, needs } = requested.get(symbol)!;
       // Read after this transaction's own write, which holds the symbol's row: at its revision.
-      current.set(symbol, stateFromBars(held, f.revision, needs));
+      current.set(symbol, stateFromBars(held, f, needs));
     }
 
     const indicators: IndicatorMetric[] = [];
@@ -164,12 +185,15 @@ export function createEvaluator(deps: {
         ? await deps.repo.findCandidates(tx, levelPrices, indicators)
         : [];
     const fired: ClaimedAlert[] = await deps.repo.claim(tx, candidates, now);
+    const revisions = new Map(recent.map((f) => [f.symbol, f.revision]));
     return () => {
       // Only once committed: a state read in a transaction that rolled back would describe bars that
-      // were never stored. (One moved forward in place is safe either way: see `advance`.)
-      for (const [symbol, state] of current)
+      // were never stored. One moved forward in place is no longer pending (see `advance`).
+      for (const [symbol, state] of current) {
+        if (state.pending === revisions.get(symbol)) state.pending = null;
         if (state.ts[0]! >= rolledUpBefore) states.set(symbol, state);
         else states.delete(symbol);
+      }
       if (fired.length === 0) return;
       deps.onFired?.(fired);
       // A lost wake-up only costs latency: notifiers also sweep on a timer.

@@ -404,7 +404,7 @@ export function createNotificationsRepo() {
     async priceStates(
       ex: Executor,
       requests: Array<{ symbol: string; at: number; price: number; needs: StateNeeds }>,
-    ): Promise<Array<Omit<PriceState, 'revision' | 'windows'> & { symbol: string }>> {
+    ): Promise<Array<Omit<PriceState, 'revision' | 'history' | 'pending' | 'windows'> & { symbol: string }>> {
       if (requests.length === 0) return [];
       const windows = requests.map((r) => stateRequest(r.at, r.needs));
       const iso = (ms: number) => new Date(ms).toISOString();
@@ -485,6 +485,50 @@ export function createNotificationsRepo() {
           year: r.y_read ? extremes(r.y_high, r.y_low, r.y_oldest) : undefined,
         };
       });
+    },
+
+    /**
+     * The bars of each symbol after `after` up to `at`, oldest first (at most `limit`: a kept state that
+     * far behind is read afresh instead). Index range scans on the primary key, one statement.
+     */
+    async barsAfter(
+      ex: Executor,
+      requests: Array<{ symbol: string; after: number; at: number }>,
+      limit: number,
+    ): Promise<Map<string, Bar[]>> {
+      const result = new Map<string, Bar[]>();
+      if (requests.length === 0) return result;
+      const iso = (ms: number) => new Date(ms).toISOString();
+      const rows = await queryRows<{
+        symbol: string;
+        bars: Array<[number, number, number, number | null, number | null]> | null;
+      }>(
+        ex,
+        sql`SELECT i.symbol, b.bars
+            FROM unnest(
+              ${sql.param(requests.map((r) => r.symbol))}::text[],
+              ${sql.param(requests.map((r) => iso(r.after)))}::timestamptz[],
+              ${sql.param(requests.map((r) => iso(r.at)))}::timestamptz[]
+            ) AS i(symbol, after, at)
+            CROSS JOIN LATERAL (
+              SELECT json_agg(json_build_array((extract(epoch FROM ts) * 1000)::float8, price, volume, high, low)
+                              ORDER BY ts) AS bars
+              FROM (SELECT ts, price, volume, high, low FROM prices p
+                    WHERE p.symbol = i.symbol AND p.ts > i.after AND p.ts <= i.at ORDER BY p.ts LIMIT ${limit}) x
+            ) b`,
+      );
+      for (const r of rows)
+        result.set(
+          r.symbol,
+          (r.bars ?? []).map(([ts, price, volume, high, low]) => ({
+            ts: Number(ts),
+            price,
+            volume: Number(volume),
+            high,
+            low,
+          })),
+        );
+      return result;
     },
 
     /**

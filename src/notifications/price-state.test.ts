@@ -74,7 +74,7 @@ function readState(bars: readonly Bar[], i: number, needs: StateNeeds, revision:
       today,
       year: wantYear ? extremes(from52, dayStart) : undefined,
     },
-    revision,
+    { revision, history: null },
     needs,
   );
 }
@@ -120,7 +120,7 @@ describe('the state kept per symbol', () => {
               const row: PriceRow = { symbol: 'X', open: null, ...b };
               const moved = advance(
                 state,
-                { revision: String(i), prevRevision: String(i - 1), bars: [row] },
+                { revision: String(i), prevRevision: String(i - 1), history: null, bars: [row] },
                 needs,
               );
               if (!moved || !covers(state, needs)) {
@@ -156,11 +156,19 @@ describe('the state kept per symbol', () => {
     const needs = needsOf(VARIANTS);
     const state = readState(bars, 1, needs, '7');
     const row = (b: Bar): PriceRow => ({ symbol: 'X', open: null, ...b });
-    expect(advance(state, { revision: '9', prevRevision: '8', bars: [row(bars[2]!)] }, needs)).toBe(false);
-    expect(advance(state, { revision: '9', prevRevision: null, bars: [row(bars[2]!)] }, needs)).toBe(false);
-    expect(advance(state, { revision: '8', prevRevision: '7', bars: [row(bars[0]!)] }, needs)).toBe(false);
+    expect(
+      advance(state, { revision: '9', prevRevision: '8', history: null, bars: [row(bars[2]!)] }, needs),
+    ).toBe(false);
+    expect(
+      advance(state, { revision: '9', prevRevision: null, history: null, bars: [row(bars[2]!)] }, needs),
+    ).toBe(false);
+    expect(
+      advance(state, { revision: '8', prevRevision: '7', history: null, bars: [row(bars[0]!)] }, needs),
+    ).toBe(false);
     expect(state.revision).toBe('7');
-    expect(advance(state, { revision: '8', prevRevision: '7', bars: [row(bars[2]!)] }, needs)).toBe(true);
+    expect(
+      advance(state, { revision: '8', prevRevision: '7', history: null, bars: [row(bars[2]!)] }, needs),
+    ).toBe(true);
     expect(state.revision).toBe('8');
   });
 });

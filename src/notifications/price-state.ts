@@ -25,6 +25,13 @@ import {
  */
 export interface PriceState {
   revision: string;
+  /** `symbols.history` at `revision`: while unchanged, every price stored since is newer than the newest held. */
+  history: string | null;
+  /**
+   * The revision this state was moved to in place by a transaction not known to have committed yet:
+   * such a state may hold a bar that was rolled back, so it is never caught up by reading newer bars.
+   */
+  pending: string | null;
   /** New York start of the newest bar's day. */
   day: number;
   /** The newest bars, oldest first, in parallel arrays (high/low fall back to the price). */
@@ -109,11 +116,17 @@ export function covers(s: PriceState, needs: StateNeeds): boolean {
  * windows of `needs` built from them, then trimmed to the bars the rules count back.
  */
 export function stateFromBars(
-  read: Omit<PriceState, 'revision' | 'windows'>,
-  revision: string,
+  read: Omit<PriceState, 'revision' | 'history' | 'pending' | 'windows'>,
+  at: { revision: string; history: string | null },
   needs: StateNeeds,
 ): PriceState {
-  const s: PriceState = { ...read, revision, windows: new Map() };
+  const s: PriceState = {
+    ...read,
+    revision: at.revision,
+    history: at.history,
+    pending: null,
+    windows: new Map(),
+  };
   const last = newestOf(s);
   for (const w of needs.windows) {
     const window = new WindowExtremes();
@@ -131,17 +144,25 @@ export function stateFromBars(
  *
  * It changes the state in place, before the transaction commits. That is safe because revisions come
  * from a sequence and are never reused: if the transaction rolls back, no later statement will ever
- * say it replaced this revision, so the state is never advanced again and gets read afresh.
+ * say it replaced this revision, so the state is never advanced again; it stays `pending` (the caller
+ * clears that once committed), so it is not caught up either, and gets read afresh.
  */
 export function advance(
   s: PriceState,
-  change: { revision: string; prevRevision: string | null; bars: readonly PriceRow[] },
+  change: {
+    revision: string;
+    prevRevision: string | null;
+    history: string | null;
+    bars: ReadonlyArray<Omit<PriceRow, 'symbol' | 'open'>>;
+  },
   needs: StateNeeds,
 ): boolean {
   if (change.prevRevision === null || s.revision !== change.prevRevision) return false;
   let last = newestOf(s);
   if (last < 0 || change.bars.length === 0 || change.bars[0]!.ts <= s.ts[last]!) return false;
   s.revision = change.revision;
+  s.history = change.history;
+  s.pending = change.revision;
   for (const bar of change.bars) {
     const day = nyMidnightBefore(bar.ts, 0);
     if (day !== s.day) {

@@ -21,6 +21,8 @@ export interface SymbolAdvance {
   /** `symbols.revision` after this statement, and the one it replaced (null for a new symbol). */
   revision: string;
   prevRevision: string | null;
+  /** `symbols.history` after this statement (see the schema). */
+  history: string | null;
   /** The symbol's `notification_versions.version` ('0' when it never had a rule). */
   rulesVersion: string;
   /** The rows of the symbol this statement inserted, oldest first (the newest is this price). */
@@ -74,6 +76,7 @@ export function createPricesRepo() {
         prev_price: number | null;
         revision: string | null;
         prev_revision: string | null;
+        history: string | null;
         rules_version: string | null;
       }>(
         ex,
@@ -90,24 +93,29 @@ export function createPricesRepo() {
               ON CONFLICT (symbol, ts) DO NOTHING
               RETURNING symbol, ts, price),
             newest AS (
-              SELECT DISTINCT ON (symbol) symbol, price, ts FROM ins ORDER BY symbol, ts DESC),
+              SELECT DISTINCT ON (symbol) symbol, price, ts, min(ts) OVER (PARTITION BY symbol) AS oldest
+              FROM ins ORDER BY symbol, ts DESC),
             adv AS (
-              INSERT INTO symbols AS s (symbol, last_price, last_ts, revision)
-              SELECT symbol, price, ts, nextval('price_revision_seq') FROM newest ORDER BY symbol
+              INSERT INTO symbols AS s (symbol, last_price, last_ts, revision, history, written_from)
+              SELECT symbol, price, ts, r, r, oldest
+              FROM (SELECT *, nextval('price_revision_seq') AS r FROM newest) n ORDER BY symbol
               ON CONFLICT (symbol) DO UPDATE
                 SET prev_price = CASE WHEN s.last_ts < excluded.last_ts THEN s.last_price ELSE s.prev_price END,
                     last_price = CASE WHEN s.last_ts < excluded.last_ts THEN excluded.last_price ELSE s.last_price END,
                     last_ts = greatest(s.last_ts, excluded.last_ts),
                     prev_revision = s.revision,
-                    revision = excluded.revision
-              RETURNING symbol, last_price, last_ts, prev_price, revision, prev_revision)
+                    revision = excluded.revision,
+                    -- A price older than the newest stored: catching up by reading newer prices would miss it.
+                    history = CASE WHEN excluded.written_from < s.last_ts THEN excluded.revision ELSE s.history END,
+                    written_from = excluded.written_from
+              RETURNING symbol, last_price, last_ts, prev_price, revision, prev_revision, history)
             SELECT 'i' AS k, symbol, (extract(epoch from ts) * 1000)::float8 AS ms,
                    NULL::float8 AS price, NULL::float8 AS prev_price, NULL::text AS revision,
-                   NULL::text AS prev_revision, NULL::text AS rules_version
+                   NULL::text AS prev_revision, NULL::text AS history, NULL::text AS rules_version
             FROM ins
             UNION ALL
             SELECT 'a', adv.symbol, (extract(epoch from adv.last_ts) * 1000)::float8, adv.last_price,
-                   adv.prev_price, adv.revision::text, adv.prev_revision::text,
+                   adv.prev_price, adv.revision::text, adv.prev_revision::text, adv.history::text,
                    coalesce(v.version, 0)::text
             FROM adv JOIN newest ON newest.symbol = adv.symbol AND newest.ts = adv.last_ts
             LEFT JOIN notification_versions v ON v.symbol = adv.symbol`,
@@ -124,6 +132,7 @@ export function createPricesRepo() {
             prevPrice: r.prev_price,
             revision: r.revision!,
             prevRevision: r.prev_revision,
+            history: r.history,
             rulesVersion: r.rules_version!,
             bars: [],
           });

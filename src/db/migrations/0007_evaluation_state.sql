@@ -5,9 +5,11 @@ CREATE TABLE "notification_versions" (
 --> statement-breakpoint
 ALTER TABLE "symbols" ADD COLUMN "revision" bigint;--> statement-breakpoint
 ALTER TABLE "symbols" ADD COLUMN "prev_revision" bigint;--> statement-breakpoint
+ALTER TABLE "symbols" ADD COLUMN "history" bigint;--> statement-breakpoint
+ALTER TABLE "symbols" ADD COLUMN "written_from" timestamp with time zone;--> statement-breakpoint
 CREATE INDEX "notifications_cooling_idx" ON "notifications" USING btree ("symbol","next_eligible_at") WHERE NOT "notifications"."paused" AND NOT "notifications"."done";--> statement-breakpoint
 -- Hand-written below (Drizzle models neither sequences used this way nor triggers). See the comments
--- on `symbols.revision` and `notification_versions` in the schema: they let the evaluator keep each
+-- on `symbols.revision`, `symbols.history` and `notification_versions` in the schema: they let the evaluator keep each
 -- symbol's recent bars and a summary of its rules in memory and know, from the ingest statement
 -- itself, whether what it keeps is still current.
 CREATE SEQUENCE "price_revision_seq";--> statement-breakpoint
