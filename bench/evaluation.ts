@@ -106,13 +106,14 @@ const GROUP_NAMES = Object.keys(GROUPS);
 
 /** The servers' evaluation counters (GET /metrics), summed: what a phase cost inside the ingest transactions. */
 async function evaluationCounters(urls: string[]) {
-  const sum = { rules: 0, candidates: 0, bars: 0, seconds: 0, count: 0 };
+  const sum = { rules: 0, candidates: 0, bars: 0, newer: 0, seconds: 0, count: 0 };
   for (const url of urls) {
     const text = await (await fetch(`${url}/metrics`)).text();
     const value = (pattern: string) => Number(new RegExp(`^${pattern} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
     sum.rules += value('stockwatch_evaluation_reads_total\\{what="rules"\\}');
     sum.candidates += value('stockwatch_evaluation_reads_total\\{what="candidates"\\}');
     sum.bars += value('stockwatch_evaluation_reads_total\\{what="bars"\\}');
+    sum.newer += value('stockwatch_evaluation_reads_total\\{what="newer_bars"\\}');
     sum.seconds += value('stockwatch_evaluation_duration_seconds_sum');
     sum.count += value('stockwatch_evaluation_duration_seconds_count');
   }
@@ -208,7 +209,7 @@ runBench('Evaluation: ingest throughput as rules grow', 20 * 60_000, async () =>
       console.log(
         `${fmt.int(rules).padStart(9)} rules, ${label}${what}: ${fmt.int(result.perSecond)} /s, p99 ${fmt.ms(result.p99)}, ` +
           `errors ${result.errors}; evaluation ${fmt.ms(((after.seconds - before.seconds) / Math.max(evaluations, 1)) * 1000)} ` +
-          `per transaction, symbols read: rules ${after.rules - before.rules}, bars ${after.bars - before.bars}, ` +
+          `per transaction, symbols read: rules ${after.rules - before.rules}, bars ${after.bars - before.bars} (newer only ${after.newer - before.newer}), ` +
           `looked up ${after.candidates - before.candidates}`,
       );
       return result;
