@@ -40,6 +40,13 @@ const CATCH_UP_MAX_BARS = 2_000;
 /** The roll-up works in whole hours up to its cutoff: a day's margin covers it. */
 const ROLLUP_MARGIN_MS = DAY_MS;
 
+/** A fresh price of a symbol with indicator rules, and what its state must hold for them. */
+interface Watched {
+  f: SymbolAdvance;
+  summary: RuleSummary;
+  needs: StateNeeds;
+}
+
 export interface AlertEvent {
   id: string;
   userId: string;
@@ -100,6 +107,59 @@ export function createEvaluator(deps: {
     return n;
   };
 
+  /**
+   * Each watched symbol's state at its statement's revision: the kept one moved forward by the
+   * statement's own rows when nothing else was written in between; caught up by reading the newer bars
+   * when others stored only newer prices (another server taking turns); otherwise read afresh. A kept
+   * state holding a bar the roll-up may have rewritten (older than RETENTION_DAYS) is never reused.
+   */
+  async function statesAt(
+    tx: Executor,
+    watching: Watched[],
+    rolledUpBefore: number,
+  ): Promise<Map<string, PriceState>> {
+    const current = new Map<string, PriceState>();
+    const toCatchUp: Array<Watched & { kept: PriceState }> = [];
+    const toRead: Watched[] = [];
+    for (const w of watching) {
+      const kept = states.get(w.f.symbol);
+      if (!kept || kept.ts[0]! < rolledUpBefore) toRead.push(w);
+      else if (advance(kept, w.f, w.needs)) {
+        if (covers(kept, w.needs)) current.set(w.f.symbol, kept);
+        else toRead.push(w);
+      } else if (kept.pending === null && kept.history === w.f.history && kept.ts.at(-1)! < w.f.ts.getTime())
+        toCatchUp.push({ ...w, kept });
+      else toRead.push(w);
+    }
+
+    deps.onRead?.('newer_bars', toCatchUp.length);
+    const newer = await deps.repo.barsAfter(
+      tx,
+      toCatchUp.map(({ f, kept }) => ({ symbol: f.symbol, after: kept.ts.at(-1)!, at: f.ts.getTime() })),
+      CATCH_UP_MAX_BARS,
+    );
+    for (const w of toCatchUp) {
+      const bars = newer.get(w.f.symbol) ?? [];
+      const change = { revision: w.f.revision, prevRevision: w.kept.revision, history: w.f.history, bars };
+      if (bars.length < CATCH_UP_MAX_BARS && advance(w.kept, change, w.needs) && covers(w.kept, w.needs))
+        current.set(w.f.symbol, w.kept);
+      else toRead.push(w);
+    }
+
+    deps.onRead?.('bars', toRead.length);
+    const read = await deps.repo.priceStates(
+      tx,
+      toRead.map(({ f, needs }) => ({ symbol: f.symbol, at: f.ts.getTime(), price: f.price, needs })),
+    );
+    const requested = new Map(toRead.map((w) => [w.f.symbol, w]));
+    for (const { symbol, ...held } of read) {
+      const { f, needs } = requested.get(symbol)!;
+      // Read after this transaction's own write, which holds the symbol's row: at its revision.
+      current.set(symbol, stateFromBars(held, f, needs));
+    }
+    return current;
+  }
+
   return async (tx: Executor, fresh) => {
     const now = deps.clock.now();
     const recent = fresh.filter((f) => now.getTime() - f.ts.getTime() <= deps.maxPriceAgeMs);
@@ -119,7 +179,7 @@ export function createEvaluator(deps: {
     for (const summary of fetched) summaries.set(summary.symbol, summary);
 
     const levelPrices: FreshPrice[] = [];
-    const watching: Array<{ f: SymbolAdvance; summary: RuleSummary; needs: StateNeeds }> = [];
+    const watching: Watched[] = [];
     for (const f of recent) {
       const summary = summaries.get(f.symbol)!;
       if (levelMayFire(summary, f.price, f.prevPrice))
@@ -127,47 +187,9 @@ export function createEvaluator(deps: {
       if (summary.variants.length > 0) watching.push({ f, summary, needs: needsFor(summary) });
     }
 
-    // Each watched symbol's state at this statement's revision: the kept one moved forward by the
-    // statement's own rows when nothing else was written in between; caught up by reading the newer
-    // bars when others wrote only newer prices (another server taking turns); otherwise read afresh.
     const rolledUpBefore =
       deps.retentionDays > 0 ? now.getTime() - deps.retentionDays * DAY_MS + ROLLUP_MARGIN_MS : -Infinity;
-    const current = new Map<string, PriceState>();
-    const toCatchUp: Array<(typeof watching)[number] & { kept: PriceState }> = [];
-    const toRead: typeof watching = [];
-    for (const w of watching) {
-      const kept = states.get(w.f.symbol);
-      if (!kept || kept.ts[0]! < rolledUpBefore) toRead.push(w);
-      else if (advance(kept, w.f, w.needs))
-        covers(kept, w.needs) ? current.set(w.f.symbol, kept) : toRead.push(w);
-      else if (kept.pending === null && kept.history === w.f.history && kept.ts.at(-1)! < w.f.ts.getTime())
-        toCatchUp.push({ ...w, kept });
-      else toRead.push(w);
-    }
-    deps.onRead?.('newer_bars', toCatchUp.length);
-    const newer = await deps.repo.barsAfter(
-      tx,
-      toCatchUp.map(({ f, kept }) => ({ symbol: f.symbol, after: kept.ts.at(-1)!, at: f.ts.getTime() })),
-      CATCH_UP_MAX_BARS,
-    );
-    for (const w of toCatchUp) {
-      const bars = newer.get(w.f.symbol) ?? [];
-      const change = { revision: w.f.revision, prevRevision: w.kept.revision, history: w.f.history, bars };
-      if (bars.length < CATCH_UP_MAX_BARS && advance(w.kept, change, w.needs) && covers(w.kept, w.needs))
-        current.set(w.f.symbol, w.kept);
-      else toRead.push(w);
-    }
-    deps.onRead?.('bars', toRead.length);
-    const read = await deps.repo.priceStates(
-      tx,
-      toRead.map(({ f, needs }) => ({ symbol: f.symbol, at: f.ts.getTime(), price: f.price, needs })),
-    );
-    const requested = new Map(toRead.map((w) => [w.f.symbol, w]));
-    for (const { symbol, ...held } of read) {
-      const { f, needs } = requested.get(symbol)!;
-      // Read after this transaction's own write, which holds the symbol's row: at its revision.
-      current.set(symbol, stateFromBars(held, f, needs));
-    }
+    const current = await statesAt(tx, watching, rolledUpBefore);
 
     const indicators: IndicatorMetric[] = [];
     for (const { f, summary } of watching) {
