@@ -17,8 +17,9 @@ import {
  * statement: the newest bars (as many as the symbol's rules look back), the previous session's close
  * and the extremes of the 52 weeks. It is the state of the stored bars at one `symbols.revision`; the
  * ingest statement says which revision it replaced, so a state is advanced with that statement's own
- * rows only when nothing else was written in between (another server, a backfill, a rolled-back
- * transaction), and is read again from the database otherwise.
+ * rows only when nothing else was written in between; with the newer bars read from the database when
+ * others stored only newer prices (`history` unchanged: another server taking turns); and is read
+ * again otherwise (a late price, a rolled-back transaction).
  *
  * The metrics are computed by the functions of indicators.ts on the same bars in the same order as
  * the specification, the backtest and the tests' model: the same floating-point results.
