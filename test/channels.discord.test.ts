@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { channelFixture, PUBLIC_URL } from './helpers/channel-fixture.ts';
-import { startRecordingServer } from './helpers/recording-server.ts';
+import { describe, expect, it } from 'vitest';
+import { PUBLIC_URL, useChannel } from './helpers/channel-fixture.ts';
 import { BACKENDS } from './helpers/runtime.ts';
 
 /**
@@ -10,32 +9,19 @@ import { BACKENDS } from './helpers/runtime.ts';
  * `retry_after` in seconds in its JSON body (https://discord.com/developers/docs/topics/rate-limits).
  */
 describe.each(BACKENDS)('the Discord channel (%s)', (backend) => {
-  let server: Awaited<ReturnType<typeof startRecordingServer>>;
-  let f: Awaited<ReturnType<typeof channelFixture>>;
-  let channelId: string;
-
-  beforeAll(async () => {
-    server = await startRecordingServer({ status: 200, body: { id: '1', type: 0, content: '' } });
-    f = await channelFixture(backend, server, 'discord');
-    channelId = (
-      await f.save({
-        type: 'discord',
-        name: 'server',
-        config: { webhook_url: `${server.url}/api/webhooks/123456/tok-en_abc` },
-      })
-    ).id;
-  });
-  afterAll(async () => {
-    await f.t.close();
-    await server.close();
+  const c = useChannel(backend, {
+    label: 'discord',
+    response: { status: 200, body: { id: '1', type: 0, content: '' } },
+    channel: (url) => ({
+      type: 'discord',
+      name: 'server',
+      config: { webhook_url: `${url}/api/webhooks/123456/tok-en_abc` },
+    }),
   });
 
   it('executes the webhook with content, one embed per alert and no mentions, waiting for the message', async () => {
-    server.reset();
-    const { symbol, alertId } = await f.fire(channelId);
-    expect(await f.notifier.runOnce()).toBe(1);
-    expect(server.requests).toHaveLength(1);
-    const request = server.requests[0]!;
+    const { symbol, alertId } = await c.fire();
+    const request = c.onlyRequest();
     expect(request.method).toBe('POST');
     expect(request.path).toBe('/api/webhooks/123456/tok-en_abc?wait=true');
     expect(request.headers['content-type']).toBe('application/json');
@@ -51,34 +37,30 @@ describe.each(BACKENDS)('the Discord channel (%s)', (backend) => {
       ],
       allowed_mentions: { parse: [] },
     });
-    expect(await f.delivery(alertId)).toMatchObject({ status: 'sent', attempts: 1 });
+    expect(await c.f.delivery(alertId)).toMatchObject({ status: 'sent', attempts: 1 });
   });
 
   it('retries a 503, waits out a 429 for the retry_after of its body, then delivers', async () => {
-    server.reset();
-    server.answer(
+    const { alertId } = await c.fire(
       { status: 503, body: 'upstream connect error' },
       { status: 429, body: { message: 'You are being rate limited.', retry_after: 64.57, global: false } },
     );
-    const { alertId } = await f.fire(channelId);
-    expect(await f.notifier.runOnce()).toBe(1);
-    expect((await f.delivery(alertId)).last_error).toContain('Discord answered 503');
-    f.clock.advance(2000);
-    expect(await f.notifier.runOnce()).toBe(1);
-    expect((await f.delivery(alertId)).last_error).toBe('Discord answered 429: You are being rate limited.');
-    f.clock.advance(64_000); // backoff alone (about 2 s) would allow it; Discord asked for 64.57 s
-    expect(await f.notifier.runOnce()).toBe(0);
-    f.clock.advance(1000);
-    expect(await f.notifier.runOnce()).toBe(1);
-    expect(await f.delivery(alertId)).toMatchObject({ status: 'sent', attempts: 3 });
+    expect((await c.f.delivery(alertId)).last_error).toContain('Discord answered 503');
+    c.f.clock.advance(2000);
+    expect(await c.f.notifier.runOnce()).toBe(1);
+    expect((await c.f.delivery(alertId)).last_error).toBe(
+      'Discord answered 429: You are being rate limited.',
+    );
+    c.f.clock.advance(64_000); // backoff alone (about 2 s) would allow it; Discord asked for 64.57 s
+    expect(await c.f.notifier.runOnce()).toBe(0);
+    c.f.clock.advance(1000);
+    expect(await c.f.notifier.runOnce()).toBe(1);
+    expect(await c.f.delivery(alertId)).toMatchObject({ status: 'sent', attempts: 3 });
   });
 
   it('gives up at once on an unknown webhook (404)', async () => {
-    server.reset();
-    server.answer({ status: 404, body: { message: 'Unknown Webhook', code: 10015 } });
-    const { alertId } = await f.fire(channelId);
-    expect(await f.notifier.runOnce()).toBe(1);
-    expect(await f.delivery(alertId)).toMatchObject({
+    const { alertId } = await c.fire({ status: 404, body: { message: 'Unknown Webhook', code: 10015 } });
+    expect(await c.f.delivery(alertId)).toMatchObject({
       status: 'failed',
       attempts: 1,
       last_error: 'Discord answered 404: Unknown Webhook',

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { channelFixture, PUBLIC_URL } from './helpers/channel-fixture.ts';
-import { startRecordingServer } from './helpers/recording-server.ts';
+import { describe, expect, it } from 'vitest';
+import { PUBLIC_URL, useChannel } from './helpers/channel-fixture.ts';
 import { BACKENDS } from './helpers/runtime.ts';
 
 /**
@@ -10,32 +9,19 @@ import { BACKENDS } from './helpers/runtime.ts';
  * (https://docs.ntfy.sh/publish/#access-tokens).
  */
 describe.each(BACKENDS)('the ntfy channel (%s)', (backend) => {
-  let server: Awaited<ReturnType<typeof startRecordingServer>>;
-  let f: Awaited<ReturnType<typeof channelFixture>>;
-  let channelId: string;
-
-  beforeAll(async () => {
-    server = await startRecordingServer({ status: 200, body: { id: 'abc', event: 'message' } });
-    f = await channelFixture(backend, server, 'ntfy');
-    channelId = (
-      await f.save({
-        type: 'ntfy',
-        name: 'phone',
-        config: { server_url: `${server.url}/`, topic: 'stockwatch-eve', token: 'tk_secret0123456789' },
-      })
-    ).id;
-  });
-  afterAll(async () => {
-    await f.t.close();
-    await server.close();
+  const c = useChannel(backend, {
+    label: 'ntfy',
+    response: { status: 200, body: { id: 'abc', event: 'message' } },
+    channel: (url) => ({
+      type: 'ntfy',
+      name: 'phone',
+      config: { server_url: `${url}/`, topic: 'stockwatch-eve', token: 'tk_secret0123456789' },
+    }),
   });
 
   it('publishes the alert as JSON to the root URL with the access token', async () => {
-    server.reset();
-    const { symbol, alertId } = await f.fire(channelId);
-    expect(await f.notifier.runOnce()).toBe(1);
-    expect(server.requests).toHaveLength(1);
-    const request = server.requests[0]!;
+    const { symbol, alertId } = await c.fire();
+    const request = c.onlyRequest();
     expect(request.method).toBe('POST');
     expect(request.path).toBe('/');
     expect(request.headers['content-type']).toBe('application/json');
@@ -48,12 +34,11 @@ describe.each(BACKENDS)('the ntfy channel (%s)', (backend) => {
       priority: 4,
       click: `${PUBLIC_URL}/symbols/${symbol}`,
     });
-    expect(await f.delivery(alertId)).toMatchObject({ status: 'sent', attempts: 1, last_error: null });
+    expect(await c.f.delivery(alertId)).toMatchObject({ status: 'sent', attempts: 1, last_error: null });
   });
 
   it('retries a 5xx, waits out a 429 for its Retry-After, then delivers', async () => {
-    server.reset();
-    server.answer(
+    const { alertId } = await c.fire(
       { status: 502, body: 'bad gateway' },
       {
         status: 429,
@@ -61,27 +46,22 @@ describe.each(BACKENDS)('the ntfy channel (%s)', (backend) => {
         body: { code: 42901, http: 429, error: 'limit reached' },
       },
     );
-    const { alertId } = await f.fire(channelId);
-    expect(await f.notifier.runOnce()).toBe(1);
-    expect(await f.delivery(alertId)).toMatchObject({ status: 'pending', attempts: 1 });
-    expect((await f.delivery(alertId)).last_error).toContain('502');
-    f.clock.advance(2000); // the first backoff: 1 s ± 50%
-    expect(await f.notifier.runOnce()).toBe(1);
-    expect((await f.delivery(alertId)).last_error).toBe('ntfy answered 429: limit reached');
-    f.clock.advance(60_000); // backoff alone would allow it by now; ntfy asked for 120 s
-    expect(await f.notifier.runOnce()).toBe(0);
-    f.clock.advance(61_000);
-    expect(await f.notifier.runOnce()).toBe(1);
-    expect(await f.delivery(alertId)).toMatchObject({ status: 'sent', attempts: 3 });
-    expect(server.requests).toHaveLength(3);
+    expect(await c.f.delivery(alertId)).toMatchObject({ status: 'pending', attempts: 1 });
+    expect((await c.f.delivery(alertId)).last_error).toContain('502');
+    c.f.clock.advance(2000); // the first backoff: 1 s ± 50%
+    expect(await c.f.notifier.runOnce()).toBe(1);
+    expect((await c.f.delivery(alertId)).last_error).toBe('ntfy answered 429: limit reached');
+    c.f.clock.advance(60_000); // backoff alone would allow it by now; ntfy asked for 120 s
+    expect(await c.f.notifier.runOnce()).toBe(0);
+    c.f.clock.advance(61_000);
+    expect(await c.f.notifier.runOnce()).toBe(1);
+    expect(await c.f.delivery(alertId)).toMatchObject({ status: 'sent', attempts: 3 });
+    expect(c.server.requests).toHaveLength(3);
   });
 
   it('gives up at once on a 403 (wrong token), with ntfy’s reason in the history', async () => {
-    server.reset();
-    server.answer({ status: 403, body: { code: 40301, http: 403, error: 'forbidden' } });
-    const { alertId } = await f.fire(channelId);
-    expect(await f.notifier.runOnce()).toBe(1);
-    expect(await f.delivery(alertId)).toMatchObject({
+    const { alertId } = await c.fire({ status: 403, body: { code: 40301, http: 403, error: 'forbidden' } });
+    expect(await c.f.delivery(alertId)).toMatchObject({
       status: 'failed',
       attempts: 1,
       last_error: 'ntfy answered 403: forbidden',

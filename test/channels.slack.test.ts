@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { channelFixture, PUBLIC_URL } from './helpers/channel-fixture.ts';
-import { startRecordingServer } from './helpers/recording-server.ts';
+import { describe, expect, it } from 'vitest';
+import { PUBLIC_URL, useChannel } from './helpers/channel-fixture.ts';
 import { BACKENDS } from './helpers/runtime.ts';
 
 /**
@@ -11,32 +10,19 @@ import { BACKENDS } from './helpers/runtime.ts';
  * (https://api.slack.com/apis/rate-limits). Incoming webhooks are not signed: the URL is the secret.
  */
 describe.each(BACKENDS)('the Slack channel (%s)', (backend) => {
-  let server: Awaited<ReturnType<typeof startRecordingServer>>;
-  let f: Awaited<ReturnType<typeof channelFixture>>;
-  let channelId: string;
-
-  beforeAll(async () => {
-    server = await startRecordingServer({ status: 200, body: 'ok' });
-    f = await channelFixture(backend, server, 'slack');
-    channelId = (
-      await f.save({
-        type: 'slack',
-        name: 'team',
-        config: { webhook_url: `${server.url}/services/T000/B000/XXXXXXXX` },
-      })
-    ).id;
-  });
-  afterAll(async () => {
-    await f.t.close();
-    await server.close();
+  const c = useChannel(backend, {
+    label: 'slack',
+    response: { status: 200, body: 'ok' },
+    channel: (url) => ({
+      type: 'slack',
+      name: 'team',
+      config: { webhook_url: `${url}/services/T000/B000/XXXXXXXX` },
+    }),
   });
 
   it('posts text and blocks to the webhook URL', async () => {
-    server.reset();
-    const { symbol, alertId } = await f.fire(channelId);
-    expect(await f.notifier.runOnce()).toBe(1);
-    expect(server.requests).toHaveLength(1);
-    const request = server.requests[0]!;
+    const { symbol, alertId } = await c.fire();
+    const request = c.onlyRequest();
     expect(request.method).toBe('POST');
     expect(request.path).toBe('/services/T000/B000/XXXXXXXX');
     expect(request.headers['content-type']).toBe('application/json');
@@ -57,38 +43,32 @@ describe.each(BACKENDS)('the Slack channel (%s)', (backend) => {
         },
       ],
     });
-    expect(await f.delivery(alertId)).toMatchObject({ status: 'sent', attempts: 1 });
+    expect(await c.f.delivery(alertId)).toMatchObject({ status: 'sent', attempts: 1 });
   });
 
   it('retries a 500, waits out a 429 for its Retry-After, then delivers', async () => {
-    server.reset();
-    server.answer(
+    const { alertId } = await c.fire(
       { status: 500, body: 'internal_error' },
       { status: 429, headers: { 'retry-after': '30' }, body: 'rate_limited' },
     );
-    const { alertId } = await f.fire(channelId);
-    expect(await f.notifier.runOnce()).toBe(1);
-    expect((await f.delivery(alertId)).last_error).toBe('Slack answered 500: internal_error');
-    f.clock.advance(2000);
-    expect(await f.notifier.runOnce()).toBe(1);
-    expect(await f.delivery(alertId)).toMatchObject({
+    expect((await c.f.delivery(alertId)).last_error).toBe('Slack answered 500: internal_error');
+    c.f.clock.advance(2000);
+    expect(await c.f.notifier.runOnce()).toBe(1);
+    expect(await c.f.delivery(alertId)).toMatchObject({
       status: 'pending',
       attempts: 2,
       last_error: 'Slack answered 429: rate_limited',
     });
-    f.clock.advance(20_000); // past the backoff (about 2 s), short of the 30 s Slack asked for
-    expect(await f.notifier.runOnce()).toBe(0);
-    f.clock.advance(11_000);
-    expect(await f.notifier.runOnce()).toBe(1);
-    expect(await f.delivery(alertId)).toMatchObject({ status: 'sent', attempts: 3 });
+    c.f.clock.advance(20_000); // past the backoff (about 2 s), short of the 30 s Slack asked for
+    expect(await c.f.notifier.runOnce()).toBe(0);
+    c.f.clock.advance(11_000);
+    expect(await c.f.notifier.runOnce()).toBe(1);
+    expect(await c.f.delivery(alertId)).toMatchObject({ status: 'sent', attempts: 3 });
   });
 
   it('gives up at once when the webhook is gone (404 no_service)', async () => {
-    server.reset();
-    server.answer({ status: 404, body: 'no_service' });
-    const { alertId } = await f.fire(channelId);
-    expect(await f.notifier.runOnce()).toBe(1);
-    expect(await f.delivery(alertId)).toMatchObject({
+    const { alertId } = await c.fire({ status: 404, body: 'no_service' });
+    expect(await c.f.delivery(alertId)).toMatchObject({
       status: 'failed',
       attempts: 1,
       last_error: 'Slack answered 404: no_service',

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { channelFixture, PUBLIC_URL } from './helpers/channel-fixture.ts';
-import { startRecordingServer } from './helpers/recording-server.ts';
+import { describe, expect, it } from 'vitest';
+import { PUBLIC_URL, useChannel } from './helpers/channel-fixture.ts';
 import { BACKENDS } from './helpers/runtime.ts';
 
 const TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw';
@@ -13,28 +12,19 @@ const TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw';
  * the wait in `parameters.retry_after` (https://core.telegram.org/bots/api#responseparameters).
  */
 describe.each(BACKENDS)('the Telegram channel (%s)', (backend) => {
-  let server: Awaited<ReturnType<typeof startRecordingServer>>;
-  let f: Awaited<ReturnType<typeof channelFixture>>;
-  let channelId: string;
-
-  beforeAll(async () => {
-    server = await startRecordingServer({ status: 200, body: { ok: true, result: { message_id: 1 } } });
-    f = await channelFixture(backend, server, 'telegram');
-    channelId = (
-      await f.save({ type: 'telegram', name: 'me', config: { bot_token: TOKEN, chat_id: '-1001234567890' } })
-    ).id;
-  });
-  afterAll(async () => {
-    await f.t.close();
-    await server.close();
+  const c = useChannel(backend, {
+    label: 'telegram',
+    response: { status: 200, body: { ok: true, result: { message_id: 1 } } },
+    channel: (_url) => ({
+      type: 'telegram',
+      name: 'me',
+      config: { bot_token: TOKEN, chat_id: '-1001234567890' },
+    }),
   });
 
   it('calls sendMessage with the chat, HTML text and no link preview', async () => {
-    server.reset();
-    const { symbol, alertId } = await f.fire(channelId);
-    expect(await f.notifier.runOnce()).toBe(1);
-    expect(server.requests).toHaveLength(1);
-    const request = server.requests[0]!;
+    const { symbol, alertId } = await c.fire();
+    const request = c.onlyRequest();
     expect(request.method).toBe('POST');
     expect(request.path).toBe(`/bot${TOKEN}/sendMessage`);
     expect(request.headers['content-type']).toBe('application/json');
@@ -48,12 +38,11 @@ describe.each(BACKENDS)('the Telegram channel (%s)', (backend) => {
       parse_mode: 'HTML',
       link_preview_options: { is_disabled: true },
     });
-    expect(await f.delivery(alertId)).toMatchObject({ status: 'sent', attempts: 1 });
+    expect(await c.f.delivery(alertId)).toMatchObject({ status: 'sent', attempts: 1 });
   });
 
   it('retries a 502, waits out a 429 for parameters.retry_after of its body, then delivers', async () => {
-    server.reset();
-    server.answer(
+    const { alertId } = await c.fire(
       { status: 502, body: '<html>Bad Gateway</html>' },
       {
         status: 429,
@@ -65,30 +54,25 @@ describe.each(BACKENDS)('the Telegram channel (%s)', (backend) => {
         },
       },
     );
-    const { alertId } = await f.fire(channelId);
-    expect(await f.notifier.runOnce()).toBe(1);
-    expect((await f.delivery(alertId)).last_error).toContain('Telegram answered 502');
-    f.clock.advance(2000);
-    expect(await f.notifier.runOnce()).toBe(1);
-    expect((await f.delivery(alertId)).last_error).toBe(
+    expect((await c.f.delivery(alertId)).last_error).toContain('Telegram answered 502');
+    c.f.clock.advance(2000);
+    expect(await c.f.notifier.runOnce()).toBe(1);
+    expect((await c.f.delivery(alertId)).last_error).toBe(
       'Telegram answered 429: Too Many Requests: retry after 45',
     );
-    f.clock.advance(30_000);
-    expect(await f.notifier.runOnce()).toBe(0);
-    f.clock.advance(16_000);
-    expect(await f.notifier.runOnce()).toBe(1);
-    expect(await f.delivery(alertId)).toMatchObject({ status: 'sent', attempts: 3 });
+    c.f.clock.advance(30_000);
+    expect(await c.f.notifier.runOnce()).toBe(0);
+    c.f.clock.advance(16_000);
+    expect(await c.f.notifier.runOnce()).toBe(1);
+    expect(await c.f.delivery(alertId)).toMatchObject({ status: 'sent', attempts: 3 });
   });
 
   it('gives up at once when the chat does not exist (400), quoting Telegram', async () => {
-    server.reset();
-    server.answer({
+    const { alertId } = await c.fire({
       status: 400,
       body: { ok: false, error_code: 400, description: 'Bad Request: chat not found' },
     });
-    const { alertId } = await f.fire(channelId);
-    expect(await f.notifier.runOnce()).toBe(1);
-    expect(await f.delivery(alertId)).toMatchObject({
+    expect(await c.f.delivery(alertId)).toMatchObject({
       status: 'failed',
       attempts: 1,
       last_error: 'Telegram answered 400: Bad Request: chat not found',

@@ -1,8 +1,8 @@
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { CreateChannelInput } from '../../src/alerts/user-channels.schemas.ts';
 import { manualClock } from '../../src/shared/clock.ts';
 import { insertUser } from './db-users.ts';
-import type { startRecordingServer } from './recording-server.ts';
+import { type Answer, startRecordingServer } from './recording-server.ts';
 import { type Backend, createTestApp } from './runtime.ts';
 
 export const START = '2025-06-02T14:00:00Z';
@@ -58,5 +58,51 @@ export async function channelFixture(
       return { symbol, alertId: alert.id };
     },
     delivery: async (alertId: string) => (await t.runtime.services.alerts.get(user, alertId)).deliveries[0]!,
+  };
+}
+
+/**
+ * What each channel's test file shares: in a describe block, a recording server answering `response`,
+ * the fixture, and one channel saved with `channel(serverUrl)` (before all its tests, closed after).
+ */
+export function useChannel(
+  backend: Backend,
+  options: { label: string; response: Answer; channel: (serverUrl: string) => CreateChannelInput },
+) {
+  let server: Awaited<ReturnType<typeof startRecordingServer>>;
+  let f: Awaited<ReturnType<typeof channelFixture>>;
+  let channelId: string;
+  beforeAll(async () => {
+    server = await startRecordingServer(options.response);
+    f = await channelFixture(backend, server, options.label);
+    channelId = (await f.save(options.channel(server.url))).id;
+  });
+  afterAll(async () => {
+    await f?.t.close();
+    await server?.close();
+  });
+  return {
+    get server() {
+      return server;
+    },
+    get f() {
+      return f;
+    },
+    /**
+     * Fires a new alert through the channel, the service answering `answers` in turn (then `response`),
+     * and runs the notifier once: the first attempt.
+     */
+    async fire(...answers: Answer[]) {
+      server.reset();
+      if (answers.length > 0) server.answer(...answers);
+      const fired = await f.fire(channelId);
+      expect(await f.notifier.runOnce()).toBe(1);
+      return fired;
+    },
+    /** The one request the service received. */
+    onlyRequest() {
+      expect(server.requests).toHaveLength(1);
+      return server.requests[0]!;
+    },
   };
 }
