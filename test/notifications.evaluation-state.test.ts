@@ -97,32 +97,6 @@ describe('evaluation state shared by two servers on one PostgreSQL', () => {
     expect({ bars: last.bars, newer: last.newer }).toEqual({ bars: after.bars, newer: after.newer });
   });
 
-  it('reads afresh when another server stored a bar older than the newest kept', async () => {
-    const symbol = newSymbol();
-    // Up 5 % from the lowest price of the 10 minutes before.
-    const rule = await create(a, {
-      symbol,
-      condition: 'move_pct_within',
-      threshold: 5,
-      window_minutes: 10,
-      direction: 'up',
-    });
-    await post(a, symbol, 500, 100);
-    await post(a, symbol, 502, 100);
-    await post(b, symbol, 503, 100);
-    // A late bar for minute 501 at 90, through b: older than a's newest kept bar (502).
-    await b.runtime.services.prices.ingest({ symbol, timestamp: at(501), price: 90, volume: 100 });
-    const before = await readsOf(a);
-    // Minute 504 at 95: +5.56 % from 90 — fires; bars caught up after minute 502 would miss 90 (−5 %).
-    await post(a, symbol, 504, 95);
-    expect(await fired(rule)).toEqual([at(504)]);
-    const after = await readsOf(a);
-    expect({ bars: after.bars - before.bars, newer: after.newer - before.newer }).toEqual({
-      bars: 1,
-      newer: 0,
-    });
-  });
-
   it('never catches up bars kept from a transaction that rolled back', async () => {
     const symbol = newSymbol();
     // 3× the mean volume of the 3 bars before; and a rule that makes minute 3's price fire.
@@ -186,7 +160,11 @@ describe('evaluation state shared by two servers on one PostgreSQL', () => {
     expect((await readsOf(a)).candidates - before).toBe(3);
   });
 
-  it('sees an older bar stored after the newer ones (a backfill) in the next window', async () => {
+  it.each([
+    ['this server', 500],
+    ['the other server', 600],
+  ])('sees a late bar stored through %s in the next window: its bars are read afresh', async (_, base) => {
+    const writer = base === 500 ? a : b;
     const symbol = newSymbol();
     // Up 5 % from the lowest price of the 10 minutes before.
     const rule = await create(a, {
@@ -196,13 +174,20 @@ describe('evaluation state shared by two servers on one PostgreSQL', () => {
       window_minutes: 10,
       direction: 'up',
     });
-    await post(a, symbol, 100, 100);
-    await post(a, symbol, 102, 100);
-    // A late bar for minute 101 at 90, through the same server: stored, not fresh (not the newest).
-    await a.runtime.services.prices.ingest({ symbol, timestamp: at(101), price: 90, volume: 100 });
-    // Minute 103 at 95: +5.56 % from 90 — fires; against the kept window (lowest 100) it would be −5 %.
-    await post(a, symbol, 103, 95);
-    expect(await fired(rule)).toEqual([at(103)]);
+    await post(a, symbol, base, 100);
+    await post(a, symbol, base + 2, 100);
+    // A late bar one minute before a's newest, at 90: stored, not fresh (not the newest), not evaluated.
+    await writer.runtime.services.prices.ingest({ symbol, timestamp: at(base + 1), price: 90, volume: 100 });
+    const before = await readsOf(a);
+    // Then 95: +5.56 % from 90 — fires; against the kept window (lowest 100) it would be −5 %, and
+    // catching up the bars newer than the kept ones would miss the late one.
+    await post(a, symbol, base + 3, 95);
+    expect(await fired(rule)).toEqual([at(base + 3)]);
+    const after = await readsOf(a);
+    expect({ bars: after.bars - before.bars, newer: after.newer - before.newer }).toEqual({
+      bars: 1,
+      newer: 0,
+    });
   });
 
   it('fires a rule created, or lowered, on another server at the next price', async () => {
