@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/connect.ts';
 import { manualClock } from '../src/shared/clock.ts';
 import { insertUser } from './helpers/db-users.ts';
-import { BACKENDS, createTestApp, createTestDatabase, type TestApp } from './helpers/runtime.ts';
+import { BACKENDS, createTestApp, type TestApp, useTwoServers } from './helpers/runtime.ts';
 
 /**
  * The evaluator keeps each symbol's rule summary and recent bars in memory (src/notifications/
@@ -33,22 +33,15 @@ async function readsOf(
 
 describe('evaluation state shared by two servers on one PostgreSQL', () => {
   const clock = manualClock(at(0));
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  const servers = useTwoServers({ clock });
   let a: TestApp;
   let b: TestApp;
   let userId: string;
   let counter = 0;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    a = await createTestApp('postgres', { databaseUrl: database.url, clock });
-    b = await createTestApp('postgres', { databaseUrl: database.url, clock });
+    ({ a, b } = servers);
     userId = (await insertUser(a.runtime, 'state@example.com')).id;
-  });
-  afterAll(async () => {
-    await a.close();
-    await b.close();
-    await database.drop();
   });
 
   const newSymbol = () => `ST${++counter}`;

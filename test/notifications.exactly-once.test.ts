@@ -5,22 +5,14 @@ import { queryRows } from '../src/db/connect.ts';
 import { conditionHolds, LEVEL_KINDS, type LevelKind } from '../src/notifications/conditions.ts';
 import { manualClock } from '../src/shared/clock.ts';
 import { insertUser } from './helpers/db-users.ts';
-import { createTestApp, createTestDatabase, type TestApp } from './helpers/runtime.ts';
+import { createTestApp, type TestApp, useTwoServers } from './helpers/runtime.ts';
 
 describe('exactly-once claims across two servers on one PostgreSQL', () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  const servers = useTwoServers();
   let a: TestApp;
   let b: TestApp;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    a = await createTestApp('postgres', { databaseUrl: database.url });
-    b = await createTestApp('postgres', { databaseUrl: database.url });
-  });
-  afterAll(async () => {
-    await a.close();
-    await b.close();
-    await database.drop();
+  beforeAll(() => {
+    ({ a, b } = servers);
   });
 
   it('turns 50 concurrent qualifying ingests through two app instances into one alert', async () => {

@@ -6,7 +6,7 @@ import type { ConditionParams } from '../src/db/schema-notifications.ts';
 import { type Bar, fires, type IndicatorKind, naiveMetric } from '../src/notifications/indicators.ts';
 import { manualClock } from '../src/shared/clock.ts';
 import { insertUser } from './helpers/db-users.ts';
-import { createTestApp, createTestDatabase, type TestApp } from './helpers/runtime.ts';
+import { createTestApp, type TestApp, useTwoServers } from './helpers/runtime.ts';
 
 interface Rule {
   kind: IndicatorKind;
@@ -185,19 +185,11 @@ describe('indicator evaluation and backtest against a naive model (property test
 });
 
 describe('exactly-once claims of indicator rules across two servers on one PostgreSQL', () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  const servers = useTwoServers();
   let a: TestApp;
   let b: TestApp;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    a = await createTestApp('postgres', { databaseUrl: database.url });
-    b = await createTestApp('postgres', { databaseUrl: database.url });
-  });
-  afterAll(async () => {
-    await a.close();
-    await b.close();
-    await database.drop();
+  beforeAll(() => {
+    ({ a, b } = servers);
   });
 
   it('turns 50 concurrent qualifying ingests into one alert per rule (60-minute cooldown)', async () => {

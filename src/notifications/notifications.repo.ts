@@ -151,28 +151,11 @@ export function createNotificationsRepo() {
     },
 
     /**
-     * Claims every armed notification whose condition holds at its symbol's new price and whose
-     * cooldown has passed, and writes one alert and one delivery per channel for each.
-     *
-     * Two statements. The first finds candidates by index range scans on (symbol, kind, threshold)
-     * among armed rules: O(log n + matches) whatever the number of rules, and usually it finds none, so
-     * the second never runs. The second claims them by primary key (kept apart so that the planner
-     * never joins the UPDATE against the whole table) and re-checks everything on the row it locks:
-     * when two transactions race for one rule, the second waits for the first, sees the new
-     * next_eligible_at, and skips it; a rule edited meanwhile is judged by its new condition. A rule
-     * therefore fires at most once per cooldown, and an alert exists exactly when its claim committed.
-     * (The evaluator first checks the symbols' rule summaries, so that most prices need neither.)
+     * The first statement of a claim: the rules whose condition holds (cooling rules left out), by index
+     * range scans on (symbol, kind[, variant], threshold) among armed rules: O(log n + matches) whatever
+     * the number of rules. The evaluator only runs it when a price passes a bound of the symbol's rule
+     * summary.
      */
-    async claimAndRecord(
-      ex: Executor,
-      prices: FreshPrice[],
-      now: Date,
-      indicators: IndicatorMetric[] = [],
-    ): Promise<ClaimedAlert[]> {
-      return this.claim(ex, await this.findCandidates(ex, prices, indicators), now);
-    },
-
-    /** The first statement of a claim: the rules whose condition holds, by index range scans. */
     async findCandidates(
       ex: Executor,
       prices: FreshPrice[],
@@ -310,6 +293,10 @@ export function createNotificationsRepo() {
     /**
      * The second statement: claims the candidates by primary key (kept apart from the scans so that the
      * planner never joins the UPDATE against the whole table) and records their alerts and deliveries.
+     * It re-checks everything on the row it locks: when two transactions race for one rule, the second
+     * waits for the first, sees the new next_eligible_at, and skips it; a rule edited meanwhile is judged
+     * by its new condition. A rule therefore fires at most once per cooldown, and an alert exists exactly
+     * when its claim committed.
      */
     async claim(ex: Executor, found: Candidate[], now: Date): Promise<ClaimedAlert[]> {
       if (found.length === 0) return [];

@@ -30,7 +30,11 @@ export interface SymbolAdvance {
 }
 
 export interface WriteResult {
-  inserted: Array<{ symbol: string; ts: number }>;
+  /**
+   * The rows given that the statement inserted (the same objects): of two rows with one key, the first
+   * is the one stored.
+   */
+  inserted: PriceRow[];
   fresh: SymbolAdvance[];
 }
 
@@ -59,7 +63,7 @@ export function createPricesRepo() {
     /**
      * Stores rows and moves each symbol's newest price forward, in one statement (one round trip, so
      * it commits by itself when run outside a transaction). Rows whose (symbol, ts) is already stored
-     * are left as they are: the first write wins. Returns the keys actually inserted, and the symbols
+     * are left as they are: the first write wins. Returns the rows actually inserted, and the symbols
      * whose newest price moved (never backward), with the price they moved from: only those prices
      * are fresh enough to evaluate. Every symbol with an inserted row gets a new revision, and a fresh
      * one comes back with its rules' version, so that the evaluator can tell without another
@@ -120,12 +124,12 @@ export function createPricesRepo() {
             FROM adv JOIN newest ON newest.symbol = adv.symbol AND newest.ts = adv.last_ts
             LEFT JOIN notification_versions v ON v.symbol = adv.symbol`,
       );
-      const inserted: WriteResult['inserted'] = [];
-      const fresh: SymbolAdvance[] = [];
+      const keys = new Set<string>();
+      const fresh = new Map<string, SymbolAdvance>();
       for (const r of result) {
-        if (r.k === 'i') inserted.push({ symbol: r.symbol, ts: Number(r.ms) });
+        if (r.k === 'i') keys.add(`${r.symbol}@${Number(r.ms)}`);
         else
-          fresh.push({
+          fresh.set(r.symbol, {
             symbol: r.symbol,
             price: r.price!,
             ts: new Date(Number(r.ms)),
@@ -137,17 +141,14 @@ export function createPricesRepo() {
             bars: [],
           });
       }
-      if (fresh.length > 0) {
-        const bySymbol = new Map(fresh.map((f) => [f.symbol, f]));
-        const keys = new Set(inserted.map((k) => `${k.symbol}@${k.ts}`));
-        // `rows` is sorted by symbol and time, so each symbol's bars come oldest first; of two rows with
-        // one key in a request, the first is the one stored (as `attribute` in prices.service.ts counts).
-        for (const row of rows) {
-          const f = bySymbol.get(row.symbol);
-          if (f && keys.delete(`${row.symbol}@${row.ts}`)) f.bars.push(row);
+      // One pass: `rows` is sorted by symbol and time, so each fresh symbol's bars come oldest first.
+      const inserted: PriceRow[] = [];
+      for (const row of rows)
+        if (keys.delete(`${row.symbol}@${row.ts}`)) {
+          inserted.push(row);
+          fresh.get(row.symbol)?.bars.push(row);
         }
-      }
-      return { inserted, fresh };
+      return { inserted, fresh: [...fresh.values()] };
     },
 
     async symbolExists(ex: Executor, symbol: string): Promise<boolean> {

@@ -188,12 +188,12 @@ export function createPricesService(deps: {
 
 export type PricesService = ReturnType<typeof createPricesService>;
 
-/** Splits one statement's inserted keys back to the requests: the first request holding a key inserted it. */
-function attribute(groups: PriceRow[][], inserted: Array<{ symbol: string; ts: number }>): IngestResult[] {
-  const unclaimed = new Set(inserted.map((k) => `${k.symbol}@${k.ts}`));
+/** Splits one statement's inserted rows back to the requests that sent them. */
+function attribute(groups: PriceRow[][], inserted: PriceRow[]): IngestResult[] {
+  const stored = new Set(inserted);
   return groups.map((rows) => {
     let count = 0;
-    for (const row of rows) if (unclaimed.delete(`${row.symbol}@${row.ts}`)) count++;
+    for (const row of rows) if (stored.has(row)) count++;
     return { inserted: count, duplicates: rows.length - count };
   });
 }

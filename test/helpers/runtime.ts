@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { type Logger, pino } from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { createRuntime, type Runtime } from '../../src/runtime.ts';
@@ -84,4 +85,26 @@ export async function createTestApp(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Two app instances ("servers", each with its own DATA_DIR) on one fresh PostgreSQL database, for the
+ * tests of a describe block: created before all of them, closed and the database dropped after. Read
+ * `a` and `b` once the hooks have run (in a test, or a later beforeAll).
+ */
+export function useTwoServers(options: { clock?: Clock } = {}): { a: TestApp; b: TestApp } {
+  const servers = {} as { a: TestApp; b: TestApp };
+  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const shared = { databaseUrl: database.url, ...(options.clock && { clock: options.clock }) };
+    servers.a = await createTestApp('postgres', shared);
+    servers.b = await createTestApp('postgres', shared);
+  });
+  afterAll(async () => {
+    await servers.a?.close();
+    await servers.b?.close();
+    await database?.drop();
+  });
+  return servers;
 }
